@@ -1,0 +1,98 @@
+/*
+ * Per-server configuration and the logging macro shared by the parts that
+ * run inside httpd. Parts that have no request (parsers, validators,
+ * crypto) do not include this header.
+ */
+#ifndef MTO_CONFIG_H
+#define MTO_CONFIG_H
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <apr_tables.h>
+
+#include "mto_crypto.h"
+#include "mto_http.h"
+
+APLOG_USE_MODULE(multitenant_oidc);
+
+/* Directive names, defined once so that messages cannot drift. */
+#define MTO_DIR_ENABLE          "MTOIDCEnable"
+#define MTO_DIR_TENANT_HOST     "MTOIDCTenantHost"
+#define MTO_DIR_TENANT_INFO_URL "MTOIDCTenantInfoURL"
+#define MTO_DIR_ISSUER          "MTOIDCIssuer"
+#define MTO_DIR_CLIENT_ID       "MTOIDCClientID"
+#define MTO_DIR_PASSPHRASE      "MTOIDCPassphrase"
+#define MTO_DIR_PASSPHRASE_FILE "MTOIDCPassphraseFile"
+#define MTO_DIR_LOGIN_PATH      "MTOIDCLoginPath"
+#define MTO_DIR_CALLBACK_PATH   "MTOIDCCallbackPath"
+#define MTO_DIR_LOGOUT_PATH     "MTOIDCLogoutPath"
+#define MTO_DIR_USER_CLAIM      "MTOIDCUserClaim"
+#define MTO_DIR_USER_FORMAT     "MTOIDCUserFormat"
+#define MTO_DIR_USER_HEADER     "MTOIDCUserHeader"
+#define MTO_DIR_API_HEADER      "MTOIDCAPIHeader"
+#define MTO_DIR_CA_FILE         "MTOIDCCAFile"
+#define MTO_DIR_TIMEOUT         "MTOIDCBackChannelTimeout"
+#define MTO_DIR_MAX_RESPONSE    "MTOIDCMaxResponseSize"
+#define MTO_DIR_ALGORITHMS      "MTOIDCAlgorithms"
+#define MTO_DIR_CLOCK_SKEW      "MTOIDCClockSkew"
+#define MTO_DIR_IAT_MAX_AGE     "MTOIDCTokenMaxAge"
+#define MTO_DIR_STATE_TTL       "MTOIDCStateTimeout"
+#define MTO_DIR_SESSION_TTL     "MTOIDCSessionTimeout"
+#define MTO_DIR_TENANT_TTL      "MTOIDCTenantCacheTime"
+#define MTO_DIR_JWKS_COOLDOWN   "MTOIDCKeyRefreshInterval"
+#define MTO_DIR_CACHE           "MTOIDCCache"
+#define MTO_DIR_SCOPE           "MTOIDCScope"
+
+/*
+ * A number or flag field holds MTO_UNSET (or NULL for pointers) until a
+ * directive sets it; merge takes the virtual host's value when set, and
+ * mto_config_defaults fills what is still unset after the merge.
+ */
+#define MTO_UNSET (-1)
+
+typedef struct {
+    int enabled;
+    apr_array_header_t *host_patterns;      /* const char *, lower case */
+    const char *tenant_info_url;            /* template with {host} */
+    apr_array_header_t *issuer_patterns;    /* const char * */
+    const char *client_id;
+    const char *passphrase;                 /* never logged */
+    const char *login_path;
+    const char *callback_path;
+    const char *logout_path;
+    const char *user_claim;
+    const char *user_format;                /* {claim} and {host} */
+    const char *user_header;
+    const char *api_header;
+    const char *scope;
+    apr_array_header_t *algorithms;         /* const char * */
+    const char *ca_file;
+    long connect_timeout_ms;
+    long total_timeout_ms;
+    apr_int64_t max_response;               /* bytes */
+    apr_int64_t clock_skew;                 /* seconds */
+    apr_int64_t iat_max_age;                /* seconds */
+    apr_int64_t state_ttl;                  /* seconds */
+    apr_int64_t session_ttl;                /* seconds */
+    apr_int64_t tenant_ttl;                 /* seconds */
+    apr_int64_t jwks_cooldown;              /* seconds */
+
+    /* Derived in post_config from the settings above. */
+    mto_key_t key;
+    mto_http_options_t http;
+} mto_config_t;
+
+/* Returns the module configuration of server s. */
+mto_config_t *mto_config_get(const server_rec *s);
+
+/*
+ * Logs one line for request r that always names the tenant host. tag is a
+ * string literal of the form "MTO0123", unique per call site.
+ */
+#define mto_log(r, level, status, host, tag, fmt, ...)                   \
+    ap_log_rerror(APLOG_MARK, (level), (status), (r),                    \
+                  tag ": tenant %s: " fmt, (host) ? (host) : "-",        \
+                  ##__VA_ARGS__)
+
+#endif

@@ -1,0 +1,33 @@
+/*
+ * Request-time resolution of a tenant and its signing keys through the
+ * shared cache and the back channel.
+ */
+#ifndef MTO_RESOLVE_H
+#define MTO_RESOLVE_H
+
+#include "mto_config.h"
+#include "mto_jose.h"
+#include "mto_tenant.h"
+
+/*
+ * Resolves the tenant for a host name that already matched the host
+ * patterns: the shared cache first, then the tenant information document
+ * and, where it lacks an endpoint, the issuer's discovery document. The
+ * result is cached for the tenant cache time. On failure err holds the
+ * status (502 or 503) and reason; nothing is logged here.
+ */
+apr_status_t mto_tenant_resolve(request_rec *r, const mto_config_t *conf,
+                                const char *host, mto_tenant_t **tenant,
+                                mto_error_t *err);
+
+/*
+ * Loads the tenant's JWK Set from the shared cache or from jwks_uri. With
+ * refresh set, the cached copy is bypassed, but at most once per key
+ * refresh interval per jwks_uri across all processes; a refresh refused
+ * by that limit returns APR_EAGAIN. Skipped keys are logged at WARNING.
+ */
+apr_status_t mto_jwks_load(request_rec *r, const mto_config_t *conf,
+                           const mto_tenant_t *tenant, int refresh,
+                           mto_jwks_t **jwks, mto_error_t *err);
+
+#endif
