@@ -40,6 +40,17 @@ apr_status_t mto_cache_set(server_rec *s, apr_pool_t *pool, const char *key,
                            const char *value, apr_size_t length,
                            apr_time_t expiry);
 
+/*
+ * Stores value under key only when no live entry exists, and returns
+ * APR_EEXIST otherwise. The check and the store happen under the cache
+ * mutex, so with a provider that needs the mutex (shmcb) two processes
+ * can never both succeed. A provider safe on its own (memcache, redis)
+ * gets no such lock, so there the check and the store are two steps.
+ */
+apr_status_t mto_cache_add(server_rec *s, apr_pool_t *pool, const char *key,
+                           const char *value, apr_size_t length,
+                           apr_time_t expiry);
+
 /* Removes key; a missing key is not an error. */
 apr_status_t mto_cache_remove(server_rec *s, apr_pool_t *pool,
                               const char *key);

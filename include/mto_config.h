@@ -9,12 +9,16 @@
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
+#include <apr_lib.h>
 #include <apr_tables.h>
 
 #include "mto_crypto.h"
 #include "mto_http.h"
 
+/* The module's own file declares the module with AP_DECLARE_MODULE. */
+#ifndef MTO_MODULE_FILE
 APLOG_USE_MODULE(multitenant_oidc);
+#endif
 
 /* Directive names, defined once so that messages cannot drift. */
 #define MTO_DIR_ENABLE          "MTOIDCEnable"

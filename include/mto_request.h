@@ -1,0 +1,79 @@
+/*
+ * Request-layer pieces shared by the hooks and handlers: the per-request
+ * context, cookies, sessions and error pages.
+ */
+#ifndef MTO_REQUEST_H
+#define MTO_REQUEST_H
+
+#include "mto_config.h"
+#include "mto_record.h"
+#include "mto_returnpath.h"
+
+#define MTO_AUTH_TYPE "multitenant-oidc"
+
+/* Cookie names; the __Host- prefix makes browsers insist on Secure,
+ * Path=/ and no Domain, so no sibling host can plant them. */
+#define MTO_SESSION_COOKIE "__Host-mto_session"
+#define MTO_STATE_COOKIE_PREFIX "__Host-mto_state_"
+
+/* Purposes bound into the sealed cookies with the tenant host. */
+#define MTO_PURPOSE_STATE "state"
+#define MTO_PURPOSE_SESSION "session"
+
+/* Per-request context, kept in the module's request_config slot. */
+typedef struct {
+    const char *host;           /* lower-case host name, NULL if invalid */
+    const char *port;           /* port from the Host header, or NULL */
+    const char *origin;         /* SCHEME://HOST[:PORT] */
+    int host_listed;            /* host matches the tenant host patterns */
+    int session_checked;
+    mto_session_t *session;     /* valid session for this host, or NULL */
+} mto_request_t;
+
+/* Returns the context of r, creating it from the Host header. */
+mto_request_t *mto_request_get(request_rec *r);
+
+/* Returns the value of cookie name from the request, or NULL. */
+const char *mto_cookie_get(request_rec *r, const char *name);
+
+/* Adds a Set-Cookie header with Path=/, Secure and HttpOnly. */
+void mto_cookie_set(request_rec *r, const char *name, const char *value,
+                    apr_int64_t max_age, const char *same_site);
+
+/* Returns the AEAD binding for a cookie of purpose on host. */
+const char *mto_cookie_aad(apr_pool_t *pool, const char *purpose,
+                           const char *host);
+
+/*
+ * Loads and checks the session cookie for the request's host, once per
+ * request. Returns the session or NULL when there is none or it is
+ * invalid, expired or made for another host.
+ */
+mto_session_t *mto_session_load(request_rec *r, const mto_config_t *conf);
+
+/* Seals session into the session cookie of the response. */
+void mto_session_save(request_rec *r, const mto_config_t *conf,
+                      const mto_session_t *session);
+
+/* Sets the user and the identity headers from a valid session. */
+void mto_session_apply(request_rec *r, const mto_config_t *conf,
+                       const mto_request_t *ctx);
+
+/*
+ * Answers with status and an HTML page whose message is escaped. Returns
+ * the status, so a hook can return it directly.
+ */
+int mto_page_error(request_rec *r, int status, const char *message);
+
+/* Starts a login for the request's tenant; return_to is a same-host
+ * relative URL already checked. Returns an HTTP status. */
+int mto_login_start(request_rec *r, const mto_config_t *conf,
+                    const char *return_to);
+
+/* Handles a request for the login path. */
+int mto_login_handle(request_rec *r, const mto_config_t *conf);
+
+/* Handles a request for the callback path. */
+int mto_callback_handle(request_rec *r, const mto_config_t *conf);
+
+#endif

@@ -1,0 +1,272 @@
+/*
+ * The shared cache: one ap_socache provider instance for the whole server,
+ * selected by the cache directive in the main server configuration.
+ */
+#include <apr_strings.h>
+#include <apr_global_mutex.h>
+#include <ap_provider.h>
+#include <ap_socache.h>
+#include <util_mutex.h>
+
+#include "mto_cache.h"
+#include "mto_config.h"
+
+#define MTO_CACHE_MUTEX "mto-cache"
+#define MTO_CACHE_DEFAULT_PROVIDER "shmcb"
+
+/* Entries larger than this are never stored, so retrieval needs no more. */
+#define MTO_CACHE_VALUE_MAX (1024 * 1024)
+
+/* First guess for a retrieval buffer; most entries are far smaller. */
+#define MTO_CACHE_VALUE_GUESS 8192
+
+typedef struct {
+    const char *provider_name;
+    const char *provider_args;
+    ap_socache_provider_t *provider;
+    ap_socache_instance_t *instance;
+    apr_global_mutex_t *mutex;
+} cache_state;
+
+static cache_state cache;
+
+apr_status_t mto_cache_pre_config(apr_pool_t *pconf)
+{
+    return ap_mutex_register(pconf, MTO_CACHE_MUTEX, NULL, APR_LOCK_DEFAULT,
+                             0);
+}
+
+const char *mto_cache_configure(apr_pool_t *pconf, const char *spec)
+{
+    const char *sep = ap_strchr_c(spec, ':');
+    const char *name;
+
+    name = sep ? apr_pstrmemdup(pconf, spec, sep - spec) : spec;
+    cache.provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
+                                        AP_SOCACHE_PROVIDER_VERSION);
+    if (cache.provider == NULL) {
+        return apr_psprintf(pconf, MTO_DIR_CACHE ": unknown cache provider "
+                            "'%s'; load its module (mod_socache_%s) first",
+                            name, name);
+    }
+    cache.provider_name = name;
+    cache.provider_args = sep ? apr_pstrdup(pconf, sep + 1) : NULL;
+    return NULL;
+}
+
+static apr_status_t cache_destroy(void *data)
+{
+    server_rec *s = data;
+
+    if (cache.instance != NULL) {
+        cache.provider->destroy(cache.instance, s);
+        cache.instance = NULL;
+    }
+    cache.provider = NULL;
+    cache.mutex = NULL;
+    return APR_SUCCESS;
+}
+
+apr_status_t mto_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
+                                   server_rec *s)
+{
+    struct ap_socache_hints hints = {0};
+    const char *errmsg;
+    apr_status_t rv;
+
+    if (cache.provider == NULL) {
+        errmsg = mto_cache_configure(pconf, MTO_CACHE_DEFAULT_PROVIDER);
+        if (errmsg != NULL) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "MTO0001: %s", errmsg);
+            return APR_EGENERAL;
+        }
+    }
+
+    errmsg = cache.provider->create(&cache.instance, cache.provider_args,
+                                    ptemp, pconf);
+    if (errmsg != NULL) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     "MTO0002: " MTO_DIR_CACHE " %s: %s",
+                     cache.provider_name, errmsg);
+        return APR_EGENERAL;
+    }
+
+    if (cache.provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
+        rv = ap_global_mutex_create(&cache.mutex, NULL, MTO_CACHE_MUTEX,
+                                    NULL, s, pconf, 0);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                         "MTO0003: cannot create the cache mutex");
+            return rv;
+        }
+    }
+
+    hints.avg_id_len = 64;
+    hints.avg_obj_size = 2048;
+    hints.expiry_interval = 60;
+    rv = cache.provider->init(cache.instance, "mto", &hints, s, pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     "MTO0004: cannot initialise cache provider %s",
+                     cache.provider_name);
+        return rv;
+    }
+    apr_pool_cleanup_register(pconf, s, cache_destroy,
+                              apr_pool_cleanup_null);
+    return APR_SUCCESS;
+}
+
+void mto_cache_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    apr_status_t rv;
+
+    if (cache.mutex == NULL) {
+        return;
+    }
+    rv = apr_global_mutex_child_init(&cache.mutex,
+                                     apr_global_mutex_lockfile(cache.mutex),
+                                     pchild);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     "MTO0005: cannot reopen the cache mutex in a child");
+    }
+}
+
+static apr_status_t cache_lock(void)
+{
+    return cache.mutex ? apr_global_mutex_lock(cache.mutex) : APR_SUCCESS;
+}
+
+static void cache_unlock(void)
+{
+    if (cache.mutex != NULL) {
+        apr_global_mutex_unlock(cache.mutex);
+    }
+}
+
+static apr_status_t cache_retrieve(server_rec *s, apr_pool_t *pool,
+                                   const char *key, unsigned char *buffer,
+                                   unsigned int *length)
+{
+    apr_status_t rv = cache_lock();
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = cache.provider->retrieve(cache.instance, s,
+                                  (const unsigned char *)key,
+                                  (unsigned int)strlen(key), buffer, length,
+                                  pool);
+    cache_unlock();
+    return rv;
+}
+
+apr_status_t mto_cache_get(server_rec *s, apr_pool_t *pool, const char *key,
+                           char **value, apr_size_t *length)
+{
+    unsigned int size = MTO_CACHE_VALUE_GUESS;
+    unsigned int got;
+    unsigned char *buffer;
+    apr_status_t rv;
+
+    if (cache.instance == NULL) {
+        return APR_ENOTIMPL;
+    }
+
+    /* A provider answers APR_ENOSPC when the buffer is too small. */
+    for (;;) {
+        buffer = apr_palloc(pool, size + 1);
+        got = size;
+        rv = cache_retrieve(s, pool, key, buffer, &got);
+        if (rv != APR_ENOSPC || size == MTO_CACHE_VALUE_MAX) {
+            break;
+        }
+        size = MTO_CACHE_VALUE_MAX;
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    buffer[got] = '\0';
+    *value = (char *)buffer;
+    *length = got;
+    return APR_SUCCESS;
+}
+
+apr_status_t mto_cache_set(server_rec *s, apr_pool_t *pool, const char *key,
+                           const char *value, apr_size_t length,
+                           apr_time_t expiry)
+{
+    apr_status_t rv;
+
+    if (cache.instance == NULL) {
+        return APR_ENOTIMPL;
+    }
+    if (length > MTO_CACHE_VALUE_MAX) {
+        return APR_ENOSPC;
+    }
+    rv = cache_lock();
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = cache.provider->store(cache.instance, s, (const unsigned char *)key,
+                               (unsigned int)strlen(key), expiry,
+                               (unsigned char *)value, (unsigned int)length,
+                               pool);
+    cache_unlock();
+    return rv;
+}
+
+apr_status_t mto_cache_add(server_rec *s, apr_pool_t *pool, const char *key,
+                           const char *value, apr_size_t length,
+                           apr_time_t expiry)
+{
+    unsigned char probe[MTO_CACHE_VALUE_GUESS];
+    unsigned int got = sizeof(probe);
+    apr_status_t rv;
+
+    if (cache.instance == NULL) {
+        return APR_ENOTIMPL;
+    }
+    if (length > MTO_CACHE_VALUE_MAX) {
+        return APR_ENOSPC;
+    }
+    rv = cache_lock();
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = cache.provider->retrieve(cache.instance, s,
+                                  (const unsigned char *)key,
+                                  (unsigned int)strlen(key), probe, &got,
+                                  pool);
+    if (rv == APR_SUCCESS || rv == APR_ENOSPC) {
+        rv = APR_EEXIST;
+    }
+    else if (rv == APR_NOTFOUND) {
+        rv = cache.provider->store(cache.instance, s,
+                                   (const unsigned char *)key,
+                                   (unsigned int)strlen(key), expiry,
+                                   (unsigned char *)value,
+                                   (unsigned int)length, pool);
+    }
+    cache_unlock();
+    return rv;
+}
+
+apr_status_t mto_cache_remove(server_rec *s, apr_pool_t *pool,
+                              const char *key)
+{
+    apr_status_t rv;
+
+    if (cache.instance == NULL) {
+        return APR_ENOTIMPL;
+    }
+    rv = cache_lock();
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = cache.provider->remove(cache.instance, s,
+                                (const unsigned char *)key,
+                                (unsigned int)strlen(key), pool);
+    cache_unlock();
+    return (rv == APR_NOTFOUND) ? APR_SUCCESS : rv;
+}

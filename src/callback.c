@@ -1,0 +1,389 @@
+/*
+ * The callback path: the provider's form_post with state and id_token.
+ * The state must match a sealed state cookie of this browser and host and
+ * is accepted once; the token must pass every check in mto_idtoken_verify.
+ * Only then is a session issued.
+ */
+#include <apr_strings.h>
+#include <http_core.h>
+#include <http_protocol.h>
+#include <util_filter.h>
+
+#include "mto_cache.h"
+#include "mto_request.h"
+#include "mto_resolve.h"
+
+/* Largest form body read, in bytes; an id_token is rarely over 4 KiB. */
+#define FORM_BODY_MAX (64 * 1024)
+
+/* Largest state cookie opened, in bytes. */
+#define STATE_COOKIE_MAX 4096
+
+/* Longest state parameter accepted: 16 random bytes are 22 characters. */
+#define STATE_PARAM_MAX 64
+
+/* Longest user name handed to the application, in bytes. */
+#define USER_NAME_MAX 128
+
+typedef struct {
+    const char *state;
+    const char *id_token;
+    const char *error;
+    const char *error_description;
+} callback_form;
+
+static const char *form_value(request_rec *r, ap_form_pair_t *pair)
+{
+    apr_off_t length;
+    apr_size_t size;
+    char *buffer;
+
+    apr_brigade_length(pair->value, 1, &length);
+    size = (apr_size_t)length;
+    buffer = apr_palloc(r->pool, size + 1);
+    apr_brigade_flatten(pair->value, buffer, &size);
+    buffer[size] = '\0';
+    return buffer;
+}
+
+/*
+ * Reads the form into form. Returns OK, or an HTTP status with *problem
+ * naming what was wrong.
+ */
+static int read_form(request_rec *r, callback_form *form,
+                     const char **problem)
+{
+    static const char *const names[] = {
+        "state", "id_token", "error", "error_description"
+    };
+    const char **fields[] = {
+        &form->state, &form->id_token, &form->error,
+        &form->error_description
+    };
+    apr_array_header_t *pairs = NULL;
+    const char *length = apr_table_get(r->headers_in, "Content-Length");
+    int status;
+    int i;
+    int n;
+
+    if (length != NULL && apr_atoi64(length) > FORM_BODY_MAX) {
+        *problem = "form body too large";
+        return HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+    status = ap_parse_form_data(r, NULL, &pairs, -1, FORM_BODY_MAX);
+    if (status != OK || pairs == NULL) {
+        *problem = "form body cannot be read";
+        return HTTP_BAD_REQUEST;
+    }
+    for (i = 0; i < pairs->nelts; i++) {
+        ap_form_pair_t *pair = &APR_ARRAY_IDX(pairs, i, ap_form_pair_t);
+
+        for (n = 0; n < 4; n++) {
+            if (strcmp(pair->name, names[n]) != 0) {
+                continue;
+            }
+            if (*fields[n] != NULL) {
+                *problem = apr_psprintf(r->pool, "parameter %s appears more "
+                                        "than once", names[n]);
+                return HTTP_BAD_REQUEST;
+            }
+            *fields[n] = form_value(r, pair);
+        }
+    }
+    return OK;
+}
+
+static int state_param_valid(const char *state)
+{
+    const char *c;
+
+    if (state == NULL || *state == '\0' || strlen(state) > STATE_PARAM_MAX) {
+        return 0;
+    }
+    for (c = state; *c; c++) {
+        if (!apr_isalnum(*c) && *c != '-' && *c != '_') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/*
+ * Opens the state cookie for the posted state, clears it, and marks the
+ * state used. Returns OK or an HTTP status with *problem set.
+ */
+static int consume_state(request_rec *r, const mto_config_t *conf,
+                         const char *host, const char *param,
+                         mto_state_t *state, const char **problem)
+{
+    const char *name = apr_pstrcat(r->pool, MTO_STATE_COOKIE_PREFIX, param,
+                                   NULL);
+    const char *sealed = mto_cookie_get(r, name);
+    mto_error_t err = {0};
+    apr_time_t expiry;
+    apr_status_t rv;
+    char *plain;
+    apr_size_t length;
+    int key_index;
+
+    if (sealed == NULL) {
+        *problem = "no login is in progress for this state in this browser "
+                   "(state cookie missing or expired)";
+        return HTTP_BAD_REQUEST;
+    }
+    mto_cookie_set(r, name, "", 0, "None");
+    if (mto_open(r->pool, &conf->key, 1,
+                 mto_cookie_aad(r->pool, MTO_PURPOSE_STATE, host), sealed,
+                 STATE_COOKIE_MAX, &plain, &length, &key_index)
+        != APR_SUCCESS) {
+        *problem = "state cookie does not open for this host";
+        return HTTP_BAD_REQUEST;
+    }
+    if (mto_state_decode(r->pool, plain, length, state, &err)
+        != APR_SUCCESS) {
+        *problem = apr_pstrcat(r->pool, "state cookie invalid: ", err.text,
+                               NULL);
+        return HTTP_BAD_REQUEST;
+    }
+    if (!mto_equal_consttime(state->state, param)
+        || strcmp(state->host, host) != 0) {
+        *problem = "state cookie does not match the posted state";
+        return HTTP_BAD_REQUEST;
+    }
+    expiry = state->created + apr_time_from_sec(conf->state_ttl);
+    if (expiry <= apr_time_now()) {
+        *problem = "login took too long: the state expired";
+        return HTTP_BAD_REQUEST;
+    }
+
+    /* The used-state record outlives the cookie, so a captured form and
+     * cookie cannot be replayed from another browser either. */
+    rv = mto_cache_add(r->server, r->pool,
+                       apr_pstrcat(r->pool, "u:", param, NULL), "1", 1,
+                       expiry + apr_time_from_sec(conf->clock_skew));
+    if (rv == APR_EEXIST) {
+        *problem = "state already used";
+        return HTTP_BAD_REQUEST;
+    }
+    if (rv != APR_SUCCESS) {
+        *problem = "cannot record the state as used in the shared cache";
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    return OK;
+}
+
+/* Verifies the token, refetching the key set once for an unknown kid. */
+static int verify_token(request_rec *r, const mto_config_t *conf,
+                        const mto_tenant_t *tenant, const mto_state_t *state,
+                        const char *id_token, mto_idtoken_t **token,
+                        const char **problem)
+{
+    mto_idtoken_expect_t expect = {0};
+    mto_error_t err = {0};
+    mto_jwks_t *jwks;
+    apr_status_t rv;
+
+    expect.issuer = tenant->issuer;
+    expect.client_id = tenant->client_id ? tenant->client_id
+                                         : conf->client_id;
+    expect.nonce = state->nonce;
+    expect.algs = conf->algorithms;
+    expect.now = apr_time_now();
+    expect.skew = apr_time_from_sec(conf->clock_skew);
+    expect.iat_max_age = apr_time_from_sec(conf->iat_max_age);
+    expect.max_length = FORM_BODY_MAX;
+
+    rv = mto_jwks_load(r, conf, tenant, 0, &jwks, &err);
+    if (rv == APR_SUCCESS) {
+        rv = mto_idtoken_verify(r->pool, id_token, jwks, &expect, token,
+                                &err);
+    }
+    else {
+        *problem = apr_pstrdup(r->pool, err.text);
+        return err.http_status ? err.http_status : HTTP_BAD_GATEWAY;
+    }
+    if (rv == APR_ENOENT) {
+        rv = mto_jwks_load(r, conf, tenant, 1, &jwks, &err);
+        if (rv == APR_EAGAIN) {
+            *problem = "token key id unknown, and the key set was refreshed "
+                       "too recently to refresh again";
+            return HTTP_FORBIDDEN;
+        }
+        if (rv != APR_SUCCESS) {
+            *problem = apr_pstrdup(r->pool, err.text);
+            return err.http_status ? err.http_status : HTTP_BAD_GATEWAY;
+        }
+        rv = mto_idtoken_verify(r->pool, id_token, jwks, &expect, token,
+                                &err);
+    }
+    if (rv != APR_SUCCESS) {
+        *problem = apr_pstrcat(r->pool, "id_token rejected: ",
+                               *err.text ? err.text
+                                         : "key id not in the key set",
+                               NULL);
+        return HTTP_FORBIDDEN;
+    }
+    return OK;
+}
+
+/* Characters allowed in a user name: no separators a header or a URL
+ * path could misread, no spaces, no commas, no control characters. */
+static int user_name_valid(const char *name)
+{
+    const char *c;
+
+    if (*name == '\0' || strlen(name) > USER_NAME_MAX) {
+        return 0;
+    }
+    for (c = name; *c; c++) {
+        if (!apr_isalnum(*c) && !ap_strchr_c("._@+-", *c)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Expands {claim} and {host} in the configured user name format. */
+static const char *user_name_format(apr_pool_t *pool, const char *format,
+                                    const char *claim, const char *host)
+{
+    const char *result = "";
+    const char *c = format;
+
+    while (*c) {
+        if (strncmp(c, "{claim}", 7) == 0) {
+            result = apr_pstrcat(pool, result, claim, NULL);
+            c += 7;
+        }
+        else if (strncmp(c, "{host}", 6) == 0) {
+            result = apr_pstrcat(pool, result, host, NULL);
+            c += 6;
+        }
+        else {
+            result = apr_pstrcat(pool, result,
+                                 apr_pstrmemdup(pool, c, 1), NULL);
+            c++;
+        }
+    }
+    return result;
+}
+
+static int callback_fail(request_rec *r, const char *host, int status,
+                         const char *problem)
+{
+    int level = (status == HTTP_FORBIDDEN || status >= 500)
+                ? APLOG_WARNING : APLOG_INFO;
+
+    mto_log(r, level, 0, host, "MTO0040", "callback rejected (%d): %s",
+            status, problem);
+    return mto_page_error(r, status, apr_pstrcat(r->pool, "Sign-in was "
+                                                 "rejected: ", problem, ".",
+                                                 NULL));
+}
+
+int mto_callback_handle(request_rec *r, const mto_config_t *conf)
+{
+    mto_request_t *ctx = mto_request_get(r);
+    callback_form form = {0};
+    mto_state_t state = {0};
+    mto_session_t session = {0};
+    mto_tenant_t *tenant;
+    mto_idtoken_t *token;
+    mto_error_t err = {0};
+    const char *problem = NULL;
+    const char *claim;
+    int status;
+
+    if (ctx->host == NULL) {
+        return callback_fail(r, NULL, HTTP_BAD_REQUEST,
+                             "invalid Host header");
+    }
+    if (!ctx->host_listed) {
+        return callback_fail(r, ctx->host, HTTP_NOT_FOUND,
+                             "no tenant is served at this host");
+    }
+    if (r->method_number != M_POST) {
+        return callback_fail(r, ctx->host, HTTP_METHOD_NOT_ALLOWED,
+                             "the callback takes the provider's form POST "
+                             "only");
+    }
+    status = read_form(r, &form, &problem);
+    if (status != OK) {
+        return callback_fail(r, ctx->host, status, problem);
+    }
+    if (!state_param_valid(form.state)) {
+        return callback_fail(r, ctx->host, HTTP_BAD_REQUEST,
+                             form.state ? "state parameter malformed"
+                                        : "state parameter missing");
+    }
+    status = consume_state(r, conf, ctx->host, form.state, &state,
+                           &problem);
+    if (status != OK) {
+        return callback_fail(r, ctx->host, status, problem);
+    }
+    if (form.error != NULL) {
+        return callback_fail(r, ctx->host, HTTP_FORBIDDEN,
+                             apr_psprintf(r->pool, "the provider returned "
+                                          "error '%.64s': %.200s",
+                                          form.error,
+                                          form.error_description
+                                          ? form.error_description : ""));
+    }
+    if (form.id_token == NULL) {
+        return callback_fail(r, ctx->host, HTTP_BAD_REQUEST,
+                             "id_token parameter missing");
+    }
+
+    if (mto_tenant_resolve(r, conf, ctx->host, &tenant, &err)
+        != APR_SUCCESS) {
+        return callback_fail(r, ctx->host,
+                             err.http_status ? err.http_status
+                                             : HTTP_BAD_GATEWAY,
+                             apr_pstrdup(r->pool, err.text));
+    }
+    if (strcmp(tenant->issuer, state.issuer) != 0) {
+        return callback_fail(r, ctx->host, HTTP_FORBIDDEN,
+                             "the tenant's issuer changed during the login");
+    }
+    status = verify_token(r, conf, tenant, &state, form.id_token, &token,
+                          &problem);
+    if (status != OK) {
+        return callback_fail(r, ctx->host, status, problem);
+    }
+
+    claim = mto_idtoken_claim(token, conf->user_claim);
+    if (claim == NULL) {
+        return callback_fail(r, ctx->host, HTTP_FORBIDDEN,
+                             apr_psprintf(r->pool, "claim %s is missing or "
+                                          "not a string", conf->user_claim));
+    }
+    session.user = user_name_format(r->pool, conf->user_format, claim,
+                                    ctx->host);
+    if (!user_name_valid(session.user)) {
+        return callback_fail(r, ctx->host, HTTP_FORBIDDEN,
+                             apr_psprintf(r->pool, "claim %s gives a user "
+                                          "name with characters outside "
+                                          "A-Z a-z 0-9 . _ @ + - or longer "
+                                          "than %d bytes", conf->user_claim,
+                                          USER_NAME_MAX));
+    }
+    if (!mto_return_path_valid(state.next)) {
+        return callback_fail(r, ctx->host, HTTP_BAD_REQUEST,
+                             "the saved return path is not a same-host "
+                             "path");
+    }
+    session.id = mto_random_text(r->pool, 16);
+    session.sub = mto_idtoken_claim(token, "sub");
+    session.issuer = tenant->issuer;
+    session.host = ctx->host;
+    session.created = apr_time_now();
+    session.expires = session.created + apr_time_from_sec(conf->session_ttl);
+    mto_session_save(r, conf, &session);
+
+    mto_log(r, APLOG_INFO, 0, ctx->host, "MTO0041",
+            "user '%s' signed in (issuer %s)", session.user, tenant->issuer);
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->headers_out, "Location",
+                   apr_pstrcat(r->pool, ctx->origin, state.next, NULL));
+    return HTTP_SEE_OTHER;
+}
