@@ -26,7 +26,7 @@ apr_status_t mto_key_derive(const char *passphrase, mto_key_t *key);
 /*
  * Encrypts plain and returns base64url text (no padding): one version
  * byte, the IV, the ciphertext and the tag. aad is the binding, such as
- * "state\nacme.example.com".
+ * "state\nacme.example.com". Returns NULL when OpenSSL fails.
  */
 const char *mto_seal(apr_pool_t *pool, const mto_key_t *key, const char *aad,
                      const void *plain, apr_size_t length);
@@ -43,7 +43,11 @@ apr_status_t mto_open(apr_pool_t *pool, const mto_key_t *keys, int nkeys,
                       apr_size_t max_length, char **plain,
                       apr_size_t *length, int *key_index);
 
-/* Returns base64url text of length bytes from the OpenSSL CSPRNG. */
+/*
+ * Returns base64url text of length bytes from the OpenSSL CSPRNG. Aborts
+ * the process when the generator fails, because no login or session may
+ * go on with predictable values.
+ */
 const char *mto_random_text(apr_pool_t *pool, apr_size_t length);
 
 /* Compares two strings in time that depends only on their lengths. */

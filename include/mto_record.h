@@ -30,7 +30,8 @@ typedef struct {
     apr_time_t expires;
 } mto_session_t;
 
-/* Serialises state or session to JSON text. */
+/* Serialises state or session to JSON text, or returns NULL when a field
+ * is missing or too long for the decoder to accept. */
 const char *mto_state_encode(apr_pool_t *pool, const mto_state_t *state);
 const char *mto_session_encode(apr_pool_t *pool,
                                const mto_session_t *session);

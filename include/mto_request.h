@@ -51,9 +51,10 @@ const char *mto_cookie_aad(apr_pool_t *pool, const char *purpose,
  */
 mto_session_t *mto_session_load(request_rec *r, const mto_config_t *conf);
 
-/* Seals session into the session cookie of the response. */
-void mto_session_save(request_rec *r, const mto_config_t *conf,
-                      const mto_session_t *session);
+/* Seals session into the session cookie of the response. Returns
+ * APR_SUCCESS, or an error when the session cannot be encoded or sealed. */
+apr_status_t mto_session_save(request_rec *r, const mto_config_t *conf,
+                              const mto_session_t *session);
 
 /* Sets the user and the identity headers from a valid session. */
 void mto_session_apply(request_rec *r, const mto_config_t *conf,

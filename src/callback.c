@@ -274,10 +274,23 @@ static int callback_fail(request_rec *r, const char *host, int status,
     int level = (status == HTTP_FORBIDDEN || status >= 500)
                 ? APLOG_WARNING : APLOG_INFO;
 
+    const char *shown = problem;
+
     mto_log(r, level, 0, host, "MTO0040", "callback rejected (%d): %s",
             status, problem);
+
+    /* Token and back-channel details go to the log only: they describe
+     * the provider, not anything the browser can correct. */
+    if (status == HTTP_FORBIDDEN) {
+        shown = "the provider's answer did not pass verification; the "
+                "server log names the reason";
+    }
+    else if (status >= 500) {
+        shown = "the sign-in service is unavailable; the server log names "
+                "the cause";
+    }
     return mto_page_error(r, status, apr_pstrcat(r->pool, "Sign-in was "
-                                                 "rejected: ", problem, ".",
+                                                 "rejected: ", shown, ".",
                                                  NULL));
 }
 
@@ -378,7 +391,10 @@ int mto_callback_handle(request_rec *r, const mto_config_t *conf)
     session.host = ctx->host;
     session.created = apr_time_now();
     session.expires = session.created + apr_time_from_sec(conf->session_ttl);
-    mto_session_save(r, conf, &session);
+    if (mto_session_save(r, conf, &session) != APR_SUCCESS) {
+        return callback_fail(r, ctx->host, HTTP_INTERNAL_SERVER_ERROR,
+                             "cannot seal the session cookie");
+    }
 
     mto_log(r, APLOG_INFO, 0, ctx->host, "MTO0041",
             "user '%s' signed in (issuer %s)", session.user, tenant->issuer);

@@ -88,8 +88,9 @@ int mto_login_start(request_rec *r, const mto_config_t *conf,
         return mto_page_error(r, err.http_status ? err.http_status
                                                  : HTTP_BAD_GATEWAY,
                               apr_psprintf(r->pool, "The sign-in service "
-                                           "of %s is unavailable: %s",
-                                           ctx->host, err.text));
+                                           "of %s is unavailable. The "
+                                           "server log names the cause.",
+                                           ctx->host));
     }
     client_id = tenant->client_id ? tenant->client_id : conf->client_id;
 
@@ -100,9 +101,17 @@ int mto_login_start(request_rec *r, const mto_config_t *conf,
     state.next = return_to;
     state.created = apr_time_now();
     plain = mto_state_encode(r->pool, &state);
-    sealed = mto_seal(r->pool, &conf->key,
-                      mto_cookie_aad(r->pool, MTO_PURPOSE_STATE, ctx->host),
-                      plain, strlen(plain));
+    sealed = plain ? mto_seal(r->pool, &conf->key,
+                              mto_cookie_aad(r->pool, MTO_PURPOSE_STATE,
+                                             ctx->host),
+                              plain, strlen(plain))
+                   : NULL;
+    if (sealed == NULL) {
+        mto_log(r, APLOG_ERR, 0, ctx->host, "MTO0035",
+                "login failed: cannot seal the state cookie");
+        return mto_page_error(r, HTTP_INTERNAL_SERVER_ERROR,
+                              "Sign-in cannot start on this server.");
+    }
     prune_state_cookies(r);
     mto_cookie_set(r, apr_pstrcat(r->pool, MTO_STATE_COOKIE_PREFIX,
                                   state.state, NULL),

@@ -65,18 +65,25 @@ mto_session_t *mto_session_load(request_rec *r, const mto_config_t *conf)
     return ctx->session;
 }
 
-void mto_session_save(request_rec *r, const mto_config_t *conf,
-                      const mto_session_t *session)
+apr_status_t mto_session_save(request_rec *r, const mto_config_t *conf,
+                              const mto_session_t *session)
 {
     const char *plain = mto_session_encode(r->pool, session);
     const char *sealed;
 
+    if (plain == NULL) {
+        return APR_EINVAL;
+    }
     sealed = mto_seal(r->pool, &conf->key,
                       mto_cookie_aad(r->pool, MTO_PURPOSE_SESSION,
                                      session->host),
                       plain, strlen(plain));
+    if (sealed == NULL) {
+        return APR_EGENERAL;
+    }
     mto_cookie_set(r, MTO_SESSION_COOKIE, sealed,
                    apr_time_sec(session->expires - session->created), "Lax");
+    return APR_SUCCESS;
 }
 
 void mto_session_apply(request_rec *r, const mto_config_t *conf,
