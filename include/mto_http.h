@@ -28,10 +28,10 @@ apr_status_t mto_http_global_init(void);
 
 /*
  * Sends GET url and stores the response. Returns APR_SUCCESS whenever an
- * HTTP response arrived, whatever its status. A transport failure, a URL
- * that is not https, a redirect status is not followed but returned, a
- * body over max_body, or a timeout returns an error with err filled: 503
- * for an unreachable host or a timeout, 502 for anything else.
+ * HTTP response arrived, whatever its status; a redirect is returned, not
+ * followed. A transport failure, a URL that is not https, a body over
+ * max_body, or a timeout returns an error with err filled: 503 for an
+ * unreachable host or a timeout, 502 for anything else.
  */
 apr_status_t mto_http_get(apr_pool_t *pool, const mto_http_options_t *options,
                           const char *url, mto_http_response_t *response,
