@@ -77,7 +77,14 @@ static void *merge_server_config(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(tenant_info_url);
     MERGE_PTR(issuer_patterns);
     MERGE_PTR(client_id);
-    MERGE_PTR(passphrase);
+    if (add->passphrase != NULL) {
+        conf->passphrase = add->passphrase;
+        conf->previous_passphrase = add->previous_passphrase;
+    }
+    else {
+        conf->passphrase = base->passphrase;
+        conf->previous_passphrase = base->previous_passphrase;
+    }
     MERGE_PTR(login_path);
     MERGE_PTR(callback_path);
     MERGE_PTR(logout_path);
@@ -250,27 +257,43 @@ static const char *set_user_claim(cmd_parms *cmd, void *dummy,
     return err;
 }
 
-static const char *set_passphrase(cmd_parms *cmd, void *dummy,
-                                  const char *arg)
+static const char *check_passphrase(cmd_parms *cmd, const char *value)
 {
-    if (strlen(arg) < 16) {
+    if (strlen(value) < 16) {
         /* The value itself is never echoed: it is a secret. */
-        return apr_psprintf(cmd->pool, "%s: the passphrase must be at "
-                            "least 16 bytes long", cmd->cmd->name);
+        return apr_psprintf(cmd->pool, "%s: a passphrase must be at least "
+                            "16 bytes long", cmd->cmd->name);
     }
-    cmd_config(cmd)->passphrase = arg;
     return NULL;
 }
 
-static const char *set_passphrase_file(cmd_parms *cmd, void *dummy,
-                                       const char *arg)
+static const char *set_passphrase(cmd_parms *cmd, void *dummy,
+                                  const char *current, const char *previous)
+{
+    mto_config_t *conf = cmd_config(cmd);
+    const char *err = check_passphrase(cmd, current);
+
+    if (err == NULL && previous != NULL) {
+        err = check_passphrase(cmd, previous);
+    }
+    if (err != NULL) {
+        return err;
+    }
+    conf->passphrase = current;
+    conf->previous_passphrase = previous;
+    return NULL;
+}
+
+/* Reads a passphrase from a file, dropping trailing white space. */
+static const char *read_passphrase_file(cmd_parms *cmd, const char *arg,
+                                        const char **value)
 {
     const char *path = ap_server_root_relative(cmd->temp_pool, arg);
     char buffer[PASSPHRASE_FILE_MAX + 1];
     apr_file_t *file;
     apr_size_t length = PASSPHRASE_FILE_MAX + 1;
     apr_status_t rv;
-    const char *err;
+    const char *err = NULL;
 
     if (path == NULL) {
         return apr_psprintf(cmd->pool, "%s: invalid path '%s'",
@@ -290,24 +313,42 @@ static const char *set_passphrase_file(cmd_parms *cmd, void *dummy,
                             cmd->cmd->name, path);
     }
     if (length > PASSPHRASE_FILE_MAX) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is larger than %d bytes",
-                            cmd->cmd->name, path, PASSPHRASE_FILE_MAX);
+        err = apr_psprintf(cmd->pool, "%s: '%s' is larger than %d bytes",
+                           cmd->cmd->name, path, PASSPHRASE_FILE_MAX);
     }
-    while (length > 0 && apr_isspace(buffer[length - 1])) {
-        length--;
-    }
-    buffer[length] = '\0';
-    if (strlen(buffer) != length) {
-        return apr_psprintf(cmd->pool, "%s: '%s' contains a NUL byte",
-                            cmd->cmd->name, path);
-    }
-    err = set_passphrase(cmd, dummy, buffer);
-    if (err == NULL) {
-        cmd_config(cmd)->passphrase = apr_pstrmemdup(cmd->pool, buffer,
-                                                     length);
+    else {
+        while (length > 0 && apr_isspace(buffer[length - 1])) {
+            length--;
+        }
+        buffer[length] = '\0';
+        if (strlen(buffer) != length) {
+            err = apr_psprintf(cmd->pool, "%s: '%s' contains a NUL byte",
+                               cmd->cmd->name, path);
+        }
+        else if ((err = check_passphrase(cmd, buffer)) == NULL) {
+            *value = apr_pstrmemdup(cmd->pool, buffer, length);
+        }
     }
     mto_wipe(buffer, sizeof(buffer));
     return err;
+}
+
+static const char *set_passphrase_file(cmd_parms *cmd, void *dummy,
+                                       const char *current_file,
+                                       const char *previous_file)
+{
+    const char *current = NULL;
+    const char *previous = NULL;
+    const char *err;
+
+    err = read_passphrase_file(cmd, current_file, &current);
+    if (err == NULL && previous_file != NULL) {
+        err = read_passphrase_file(cmd, previous_file, &previous);
+    }
+    if (err != NULL) {
+        return err;
+    }
+    return set_passphrase(cmd, dummy, current, previous);
 }
 
 static const char *set_path(cmd_parms *cmd, void *dummy, const char *arg)
@@ -499,10 +540,12 @@ static const command_rec directives[] = {
                     "Allowed issuer patterns, such as https://*.okta.com"),
     AP_INIT_TAKE1(MTO_DIR_CLIENT_ID, set_client_id, NULL, RSRC_CONF,
                   "Default client_id; tenant information may override it"),
-    AP_INIT_TAKE1(MTO_DIR_PASSPHRASE, set_passphrase, NULL, RSRC_CONF,
-                  "Passphrase the cookie key is derived from"),
-    AP_INIT_TAKE1(MTO_DIR_PASSPHRASE_FILE, set_passphrase_file, NULL,
-                  RSRC_CONF, "File holding the cookie passphrase"),
+    AP_INIT_TAKE12(MTO_DIR_PASSPHRASE, set_passphrase, NULL, RSRC_CONF,
+                   "Passphrase the cookie key is derived from, then "
+                   "optionally the previous one, still accepted"),
+    AP_INIT_TAKE12(MTO_DIR_PASSPHRASE_FILE, set_passphrase_file, NULL,
+                   RSRC_CONF, "File holding the cookie passphrase, then "
+                   "optionally a file holding the previous one"),
     AP_INIT_TAKE1(MTO_DIR_LOGIN_PATH, set_path, OFFSET(login_path),
                   RSRC_CONF, "URL path that starts a login"),
     AP_INIT_TAKE1(MTO_DIR_CALLBACK_PATH, set_path, OFFSET(callback_path),
@@ -547,6 +590,46 @@ static const command_rec directives[] = {
     {NULL}
 };
 
+/* The last key derived during one configuration check. */
+typedef struct {
+    const char *passphrase;
+    mto_key_t key;
+} key_memo;
+
+/* Derives the key of passphrase. PBKDF2 is slow on purpose, so the key of
+ * the previous call is reused when the passphrase is the same. */
+static apr_status_t derive_key(key_memo *memo, const char *passphrase,
+                               mto_key_t *key)
+{
+    if (memo->passphrase == NULL
+        || strcmp(memo->passphrase, passphrase) != 0) {
+        if (mto_key_derive(passphrase, &memo->key) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        memo->passphrase = passphrase;
+    }
+    *key = memo->key;
+    return APR_SUCCESS;
+}
+
+/* Derives the current and, when set, the previous cookie key of conf. */
+static apr_status_t derive_keys(key_memo *memo, mto_config_t *conf)
+{
+    conf->key_count = 0;
+    if (derive_key(memo, conf->passphrase, &conf->keys[0]) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    conf->key_count = 1;
+    if (conf->previous_passphrase != NULL) {
+        if (derive_key(memo, conf->previous_passphrase, &conf->keys[1])
+            != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        conf->key_count = 2;
+    }
+    return APR_SUCCESS;
+}
+
 /*
  * Checks every enabled server after the merge, derives its cookie key and
  * its back-channel options. Runs for "apachectl -t" as well, so a bad
@@ -555,8 +638,7 @@ static const command_rec directives[] = {
 static int check_config(apr_pool_t *pconf, apr_pool_t *plog,
                         apr_pool_t *ptemp, server_rec *s)
 {
-    const char *last_passphrase = NULL;
-    mto_key_t last_key;
+    key_memo memo = {NULL};
     server_rec *vs;
 
     for (vs = s; vs != NULL; vs = vs->next) {
@@ -586,23 +668,18 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog,
             return HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        /* Derivation is slow on purpose, so equal passphrases share it. */
-        if (last_passphrase == NULL
-            || strcmp(last_passphrase, conf->passphrase) != 0) {
-            if (mto_key_derive(conf->passphrase, &last_key) != APR_SUCCESS) {
-                ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, vs,
-                             "MTO0007: cannot derive the cookie key");
-                return HTTP_INTERNAL_SERVER_ERROR;
-            }
-            last_passphrase = conf->passphrase;
+        if (derive_keys(&memo, conf) != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, vs,
+                         "MTO0007: cannot derive the cookie key");
+            mto_wipe(&memo.key, sizeof(memo.key));
+            return HTTP_INTERNAL_SERVER_ERROR;
         }
-        conf->key = last_key;
         conf->http.ca_file = conf->ca_file;
         conf->http.connect_timeout_ms = conf->connect_timeout_ms;
         conf->http.total_timeout_ms = conf->total_timeout_ms;
         conf->http.max_body = (apr_size_t)conf->max_response;
     }
-    mto_wipe(&last_key, sizeof(last_key));
+    mto_wipe(&memo.key, sizeof(memo.key));
     return OK;
 }
 

@@ -62,6 +62,7 @@ typedef struct {
     apr_array_header_t *issuer_patterns;    /* const char * */
     const char *client_id;
     const char *passphrase;                 /* never logged */
+    const char *previous_passphrase;        /* still read, never written */
     const char *login_path;
     const char *callback_path;
     const char *logout_path;
@@ -82,8 +83,10 @@ typedef struct {
     apr_int64_t tenant_ttl;                 /* seconds */
     apr_int64_t jwks_cooldown;              /* seconds */
 
-    /* Derived in post_config from the settings above. */
-    mto_key_t key;
+    /* Derived in check_config from the settings above: the current key
+     * first, then the key of the previous passphrase when one is set. */
+    mto_key_t keys[2];
+    int key_count;
     mto_http_options_t http;
 } mto_config_t;
 

@@ -132,7 +132,7 @@ static int consume_state(request_rec *r, const mto_config_t *conf,
         return HTTP_BAD_REQUEST;
     }
     mto_cookie_set(r, name, "", 0, "None");
-    if (mto_open(r->pool, &conf->key, 1,
+    if (mto_open(r->pool, conf->keys, conf->key_count,
                  mto_cookie_aad(r->pool, MTO_PURPOSE_STATE, host), sealed,
                  STATE_COOKIE_MAX, &plain, &length, &key_index)
         != APR_SUCCESS) {

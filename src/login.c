@@ -101,7 +101,7 @@ int mto_login_start(request_rec *r, const mto_config_t *conf,
     state.next = return_to;
     state.created = apr_time_now();
     plain = mto_state_encode(r->pool, &state);
-    sealed = plain ? mto_seal(r->pool, &conf->key,
+    sealed = plain ? mto_seal(r->pool, &conf->keys[0],
                               mto_cookie_aad(r->pool, MTO_PURPOSE_STATE,
                                              ctx->host),
                               plain, strlen(plain))

@@ -23,7 +23,7 @@ static mto_session_t *session_open(request_rec *r, const mto_config_t *conf,
     if (sealed == NULL || *sealed == '\0') {
         return NULL;
     }
-    if (mto_open(r->pool, &conf->key, 1,
+    if (mto_open(r->pool, conf->keys, conf->key_count,
                  mto_cookie_aad(r->pool, MTO_PURPOSE_SESSION, ctx->host),
                  sealed, SESSION_COOKIE_MAX, &plain, &length, &key_index)
         != APR_SUCCESS) {
@@ -48,6 +48,14 @@ static mto_session_t *session_open(request_rec *r, const mto_config_t *conf,
         mto_log(r, APLOG_INFO, 0, ctx->host, "MTO0023",
                 "session of user '%s' expired", session->user);
         return NULL;
+    }
+
+    /* A cookie sealed under the previous passphrase is sealed again under
+     * the current one, so rotation completes as users come back. */
+    if (key_index > 0 && mto_session_save(r, conf, session) == APR_SUCCESS) {
+        mto_log(r, APLOG_DEBUG, 0, ctx->host, "MTO0024",
+                "session of user '%s' re-sealed under the current "
+                "passphrase", session->user);
     }
     return session;
 }
@@ -74,7 +82,7 @@ apr_status_t mto_session_save(request_rec *r, const mto_config_t *conf,
     if (plain == NULL) {
         return APR_EINVAL;
     }
-    sealed = mto_seal(r->pool, &conf->key,
+    sealed = mto_seal(r->pool, &conf->keys[0],
                       mto_cookie_aad(r->pool, MTO_PURPOSE_SESSION,
                                      session->host),
                       plain, strlen(plain));
