@@ -1,6 +1,8 @@
 /*
  * Error pages. Every message is escaped before it reaches the page, so
- * text taken from a request or a provider cannot become markup.
+ * text taken from a request or a provider cannot become markup, and
+ * non-ASCII bytes become character references, so the page is plain ASCII
+ * whatever charset httpd announces for it.
  */
 #include <apr_strings.h>
 #include <http_core.h>
@@ -13,7 +15,7 @@ int mto_page_error(request_rec *r, int status, const char *message)
     const char *page;
 
     page = apr_pstrcat(r->pool,
-                       "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+                       "<!DOCTYPE html>\n<html><head>"
                        "<title>Sign-in failed</title></head>\n<body>"
                        "<h1>Sign-in failed</h1>\n<p>",
                        ap_escape_html2(r->pool, message, 1),
