@@ -3,7 +3,7 @@
  * httpd, each tenant chosen by the request's host name and resolved at run
  * time, with the user handed to the application in a request header.
  *
- * This file holds the module glue: directives, per-server configuration,
+ * This file contains the module glue: directives, per-server configuration,
  * and the hooks. The parts live under src/.
  */
 #define MTO_MODULE_FILE
@@ -757,7 +757,7 @@ static int collect_identity_header(void *data, const char *key,
 /*
  * Removes every incoming header that could pass for the identity headers
  * the module sets, whatever the case or the choice of '-' and '_', before
- * any other module sees the request.
+ * any other module reads the request.
  */
 static int strip_identity_headers(request_rec *r)
 {

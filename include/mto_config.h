@@ -49,9 +49,9 @@ APLOG_USE_MODULE(multitenant_oidc);
 #define MTO_DIR_SCOPE           "MTOIDCScope"
 
 /*
- * A number or flag field holds MTO_UNSET (or NULL for pointers) until a
- * directive sets it; merge takes the virtual host's value when set, and
- * mto_config_defaults fills what is still unset after the merge.
+ * A number or flag field is MTO_UNSET (or NULL for pointers) until a
+ * directive sets it. The merge takes the virtual host's value when set,
+ * and check_config then fills what is still unset with the defaults.
  */
 #define MTO_UNSET (-1)
 

@@ -61,7 +61,7 @@ void mto_session_apply(request_rec *r, const mto_config_t *conf,
                        const mto_request_t *ctx);
 
 /*
- * Answers with status and an HTML page whose message is escaped. Returns
+ * Sends status and an HTML page whose message is escaped. Returns
  * the status, so a hook can return it directly.
  */
 int mto_page_error(request_rec *r, int status, const char *message);

@@ -19,10 +19,10 @@
 /* Largest state cookie opened, in bytes. */
 #define STATE_COOKIE_MAX 4096
 
-/* Longest state parameter accepted: 16 random bytes are 22 characters. */
+/* Maximum length of the state parameter: 16 random bytes are 22 characters. */
 #define STATE_PARAM_MAX 64
 
-/* Longest user name handed to the application, in bytes. */
+/* Maximum length of a user name handed to the application, in bytes. */
 #define USER_NAME_MAX 128
 
 typedef struct {

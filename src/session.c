@@ -6,7 +6,7 @@
 
 #include "mto_request.h"
 
-/* Longest session cookie value opened, in bytes. */
+/* Maximum length of a session cookie value opened, in bytes. */
 #define SESSION_COOKIE_MAX 4096
 
 static mto_session_t *session_open(request_rec *r, const mto_config_t *conf,
