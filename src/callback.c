@@ -268,6 +268,21 @@ static const char *user_name_format(apr_pool_t *pool, const char *format,
     return result;
 }
 
+/* Reports an error the provider itself returned, such as access_denied
+ * after the user pressed Cancel: the page says so plainly. */
+static int callback_provider_error(request_rec *r, const char *host,
+                                   const callback_form *form)
+{
+    mto_log(r, APLOG_INFO, 0, host, "MTO0042", "callback rejected (403): "
+            "the provider returned error '%.64s': %.200s", form->error,
+            form->error_description ? form->error_description : "");
+    return mto_page_error(r, HTTP_FORBIDDEN,
+                          apr_psprintf(r->pool, "Sign-in did not complete: "
+                                       "the identity provider returned "
+                                       "'%.64s'. Start again from the "
+                                       "login page.", form->error));
+}
+
 static int callback_fail(request_rec *r, const char *host, int status,
                          const char *problem)
 {
@@ -335,12 +350,7 @@ int mto_callback_handle(request_rec *r, const mto_config_t *conf)
         return callback_fail(r, ctx->host, status, problem);
     }
     if (form.error != NULL) {
-        return callback_fail(r, ctx->host, HTTP_FORBIDDEN,
-                             apr_psprintf(r->pool, "the provider returned "
-                                          "error '%.64s': %.200s",
-                                          form.error,
-                                          form.error_description
-                                          ? form.error_description : ""));
+        return callback_provider_error(r, ctx->host, &form);
     }
     if (form.id_token == NULL) {
         return callback_fail(r, ctx->host, HTTP_BAD_REQUEST,
