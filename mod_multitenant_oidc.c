@@ -22,6 +22,7 @@
 #include "mto_cache.h"
 #include "mto_config.h"
 #include "mto_request.h"
+#include "mto_resolve.h"
 #include "mto_tenant.h"
 
 module AP_MODULE_DECLARE_DATA multitenant_oidc_module;
@@ -57,6 +58,11 @@ static void *create_server_config(apr_pool_t *p, server_rec *s)
     conf->state_ttl = MTO_UNSET;
     conf->session_ttl = MTO_UNSET;
     conf->tenant_ttl = MTO_UNSET;
+    conf->tenant_ttl_min = MTO_UNSET;
+    conf->tenant_ttl_max = MTO_UNSET;
+    conf->negative_ttl = MTO_UNSET;
+    conf->max_stale = MTO_UNSET;
+    conf->session_store = MTO_UNSET;
     conf->jwks_cooldown = MTO_UNSET;
     return conf;
 }
@@ -102,7 +108,20 @@ static void *merge_server_config(apr_pool_t *p, void *basev, void *addv)
     MERGE_NUM(iat_max_age);
     MERGE_NUM(state_ttl);
     MERGE_NUM(session_ttl);
-    MERGE_NUM(tenant_ttl);
+    /* The bounds belong to the cache time set beside them. */
+    if (add->tenant_ttl != MTO_UNSET) {
+        conf->tenant_ttl = add->tenant_ttl;
+        conf->tenant_ttl_min = add->tenant_ttl_min;
+        conf->tenant_ttl_max = add->tenant_ttl_max;
+    }
+    else {
+        conf->tenant_ttl = base->tenant_ttl;
+        conf->tenant_ttl_min = base->tenant_ttl_min;
+        conf->tenant_ttl_max = base->tenant_ttl_max;
+    }
+    MERGE_NUM(negative_ttl);
+    MERGE_NUM(max_stale);
+    MERGE_NUM(session_store);
     MERGE_NUM(jwks_cooldown);
     return conf;
 }
@@ -145,6 +164,13 @@ static void apply_defaults(apr_pool_t *p, mto_config_t *conf)
     DEFAULT_NUM(state_ttl, 600);
     DEFAULT_NUM(session_ttl, 28800);
     DEFAULT_NUM(tenant_ttl, 300);
+    DEFAULT_NUM(tenant_ttl_min, conf->tenant_ttl < 60 ? conf->tenant_ttl
+                                                      : 60);
+    DEFAULT_NUM(tenant_ttl_max, conf->tenant_ttl > 3600 ? conf->tenant_ttl
+                                                        : 3600);
+    DEFAULT_NUM(negative_ttl, 10);
+    DEFAULT_NUM(max_stale, 3600);
+    DEFAULT_NUM(session_store, MTO_SESSION_STORE_COOKIE);
     DEFAULT_NUM(jwks_cooldown, 60);
 
 #undef DEFAULT_PTR
@@ -516,6 +542,55 @@ static const char *set_max_response(cmd_parms *cmd, void *dummy,
                         &cmd_config(cmd)->max_response);
 }
 
+/* Sets the tenant cache time and, optionally, the bounds that a
+ * provider's Cache-Control max-age is clamped to. */
+static const char *set_tenant_ttl(cmd_parms *cmd, void *dummy,
+                                  const char *ttl, const char *min,
+                                  const char *max)
+{
+    mto_config_t *conf = cmd_config(cmd);
+    apr_int64_t value;
+    apr_int64_t low = MTO_UNSET;
+    apr_int64_t high = MTO_UNSET;
+    const char *err = parse_number(cmd, ttl, 0, MAX_SECONDS, &value);
+
+    if (err == NULL && min != NULL) {
+        err = parse_number(cmd, min, 0, MAX_SECONDS, &low);
+    }
+    if (err == NULL && max != NULL) {
+        err = parse_number(cmd, max, 0, MAX_SECONDS, &high);
+    }
+    if (err != NULL) {
+        return err;
+    }
+    if (min != NULL && low > high) {
+        return apr_psprintf(cmd->pool, "%s: MIN %s must not be larger than "
+                            "MAX %s", cmd->cmd->name, min, max);
+    }
+    conf->tenant_ttl = value;
+    conf->tenant_ttl_min = low;
+    conf->tenant_ttl_max = high;
+    return NULL;
+}
+
+static const char *set_session_store(cmd_parms *cmd, void *dummy,
+                                     const char *arg)
+{
+    mto_config_t *conf = cmd_config(cmd);
+
+    if (strcasecmp(arg, "cookie") == 0) {
+        conf->session_store = MTO_SESSION_STORE_COOKIE;
+    }
+    else if (strcasecmp(arg, "cache") == 0) {
+        conf->session_store = MTO_SESSION_STORE_CACHE;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: invalid value '%s'; use cookie "
+                            "or cache", cmd->cmd->name, arg);
+    }
+    return NULL;
+}
+
 static const char *set_cache(cmd_parms *cmd, void *dummy, const char *arg)
 {
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
@@ -578,9 +653,19 @@ static const command_rec directives[] = {
                   RSRC_CONF, "Time a login may take, in seconds"),
     AP_INIT_TAKE1(MTO_DIR_SESSION_TTL, set_seconds, OFFSET(session_ttl),
                   RSRC_CONF, "Session lifetime, in seconds"),
-    AP_INIT_TAKE1(MTO_DIR_TENANT_TTL, set_seconds, OFFSET(tenant_ttl),
-                  RSRC_CONF, "Time tenant records and keys are cached, "
-                  "in seconds"),
+    AP_INIT_TAKE13(MTO_DIR_TENANT_TTL, set_tenant_ttl, NULL, RSRC_CONF,
+                   "Time tenant records and keys are cached without a "
+                   "max-age, then optionally the MIN and MAX a max-age is "
+                   "clamped to, in seconds"),
+    AP_INIT_TAKE1(MTO_DIR_NEGATIVE_TTL, set_seconds, OFFSET(negative_ttl),
+                  RSRC_CONF, "Time a failed tenant or key set fetch is "
+                  "cached, in seconds"),
+    AP_INIT_TAKE1(MTO_DIR_MAX_STALE, set_seconds, OFFSET(max_stale),
+                  RSRC_CONF, "Time past expiry a cached tenant or key set "
+                  "is still used while its provider fails, in seconds"),
+    AP_INIT_TAKE1(MTO_DIR_SESSION_STORE, set_session_store, NULL, RSRC_CONF,
+                  "Where sessions live: cookie (sealed record) or cache "
+                  "(random id in the cookie, record in the shared cache)"),
     AP_INIT_TAKE1(MTO_DIR_JWKS_COOLDOWN, set_seconds, OFFSET(jwks_cooldown),
                   RSRC_CONF, "Shortest time between two key refetches for "
                   "an unknown kid, in seconds"),
@@ -720,6 +805,8 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
 {
     if (any_enabled(s)) {
         mto_cache_child_init(pchild, s);
+        mto_keyset_child_init(pchild, s);
+        mto_session_child_init(pchild, s);
     }
 }
 
@@ -860,9 +947,9 @@ static int handle_paths(request_rec *r)
         return mto_login_handle(r, conf);
     }
     if (strcmp(r->uri, conf->logout_path) == 0) {
-        mto_cookie_set(r, MTO_SESSION_COOKIE, "", 0, "Lax");
+        mto_session_end(r, conf);
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      "MTO0011: tenant %s: session cookie cleared at logout",
+                      "MTO0011: tenant %s: session ended at logout",
                       mto_request_get(r)->host ? mto_request_get(r)->host
                                                : "-");
     }

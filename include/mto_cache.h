@@ -11,6 +11,9 @@
 #include <httpd.h>
 #include <http_config.h>
 
+/* Key prefix of the marker of a tenant whose information returned 404. */
+#define MTO_GONE_PREFIX "g:"
+
 /* Registers the cache mutex type; called from pre_config. */
 apr_status_t mto_cache_pre_config(apr_pool_t *pconf);
 

@@ -47,6 +47,13 @@ APLOG_USE_MODULE(multitenant_oidc);
 #define MTO_DIR_JWKS_COOLDOWN   "MTOIDCKeyRefreshInterval"
 #define MTO_DIR_CACHE           "MTOIDCCache"
 #define MTO_DIR_SCOPE           "MTOIDCScope"
+#define MTO_DIR_NEGATIVE_TTL    "MTOIDCNegativeCacheTime"
+#define MTO_DIR_MAX_STALE       "MTOIDCMaxStale"
+#define MTO_DIR_SESSION_STORE   "MTOIDCSessionStore"
+
+/* Values of session_store. */
+#define MTO_SESSION_STORE_COOKIE 0  /* the sealed record is the cookie */
+#define MTO_SESSION_STORE_CACHE  1  /* the cookie is an id into the cache */
 
 /*
  * A number or flag field is MTO_UNSET (or NULL for pointers) until a
@@ -80,7 +87,12 @@ typedef struct {
     apr_int64_t iat_max_age;                /* seconds */
     apr_int64_t state_ttl;                  /* seconds */
     apr_int64_t session_ttl;                /* seconds */
-    apr_int64_t tenant_ttl;                 /* seconds */
+    apr_int64_t tenant_ttl;                 /* seconds, no max-age */
+    apr_int64_t tenant_ttl_min;             /* seconds, max-age floor */
+    apr_int64_t tenant_ttl_max;             /* seconds, max-age ceiling */
+    apr_int64_t negative_ttl;               /* seconds */
+    apr_int64_t max_stale;                  /* seconds */
+    int session_store;                      /* MTO_SESSION_STORE_* */
     apr_int64_t jwks_cooldown;              /* seconds */
 
     /* Derived in check_config from the settings above: the current key

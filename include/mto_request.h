@@ -51,10 +51,23 @@ const char *mto_cookie_aad(apr_pool_t *pool, const char *purpose,
  */
 mto_session_t *mto_session_load(request_rec *r, const mto_config_t *conf);
 
-/* Seals session into the session cookie of the response. Returns
- * APR_SUCCESS, or an error when the session cannot be encoded or sealed. */
+/*
+ * Seals session and stores it in the session store of conf: the sealed
+ * record as the session cookie, or, with the cache store, the sealed
+ * record in the shared cache and the session id as the cookie. Returns
+ * APR_SUCCESS, or an error when the session cannot be encoded, sealed or
+ * stored.
+ */
 apr_status_t mto_session_save(request_rec *r, const mto_config_t *conf,
                               const mto_session_t *session);
+
+/* Clears the session cookie and, with the cache store, deletes the
+ * session from the shared cache; called at logout. */
+void mto_session_end(request_rec *r, const mto_config_t *conf);
+
+/* Creates the per-process memo of offboarded tenants; called from
+ * child_init. */
+void mto_session_child_init(apr_pool_t *pchild, server_rec *s);
 
 /* Sets the user and the identity headers from a valid session. */
 void mto_session_apply(request_rec *r, const mto_config_t *conf,

@@ -13,8 +13,12 @@
  * Resolves the tenant for a host name that already matched the host
  * patterns: the shared cache first, then the tenant information document
  * and, where it lacks an endpoint, the issuer's discovery document. The
- * result is cached for the tenant cache time. On failure err holds the
- * status (502 or 503) and reason; nothing is logged here.
+ * result is cached for the provider's max-age within the configured
+ * bounds, a failure for the negative cache time, and one request per host
+ * fetches while the others wait for its result. A 404 of the tenant
+ * information writes the tenant's gone marker, which ends its existing
+ * sessions. On failure err holds the status (502 or 503) and reason. Only
+ * stale copies served, offboarding and cache failures are logged here.
  */
 apr_status_t mto_tenant_resolve(request_rec *r, const mto_config_t *conf,
                                 const char *host, mto_tenant_t **tenant,
@@ -29,5 +33,17 @@ apr_status_t mto_tenant_resolve(request_rec *r, const mto_config_t *conf,
 apr_status_t mto_jwks_load(request_rec *r, const mto_config_t *conf,
                            const mto_tenant_t *tenant, int refresh,
                            mto_jwks_t **jwks, mto_error_t *err);
+
+/*
+ * Returns the parsed form of a JWK Set text from this process's key set
+ * cache, parsing it when the text of jwks_uri changed. The result stays
+ * valid until the request's pool is destroyed.
+ */
+apr_status_t mto_keyset_get(request_rec *r, const char *jwks_uri,
+                            const char *text, apr_size_t length,
+                            mto_jwks_t **jwks, mto_error_t *err);
+
+/* Creates the per-process key set cache; called from child_init. */
+void mto_keyset_child_init(apr_pool_t *pchild, server_rec *s);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "mto_cache.h"
 #include "mto_config.h"
+#include "mto_crypto.h"
 
 #define MTO_CACHE_MUTEX "mto-cache"
 #define MTO_CACHE_DEFAULT_PROVIDER "shmcb"
@@ -19,6 +20,16 @@
 
 /* First guess for a retrieval buffer; most entries are far smaller. */
 #define MTO_CACHE_VALUE_GUESS 8192
+
+/* Longest key passed to the provider as it is; memcached accepts at most
+ * 250 bytes. A longer key is replaced by its prefix and SHA-256. */
+#define MTO_CACHE_KEY_MAX 200
+
+/* Shortest lifetime given to the provider. memcache and redis count in
+ * whole seconds, and memcached reads 0 as "never expires", so a store
+ * that would end within a second gets this much instead. Entries that
+ * need a shorter life carry their own times (see src/resolve.c). */
+#define MTO_CACHE_EXPIRY_MIN apr_time_from_sec(2)
 
 typedef struct {
     const char *provider_name;
@@ -144,6 +155,27 @@ static void cache_unlock(void)
     }
 }
 
+/* Returns the key passed to the provider for key. */
+static const char *provider_key(apr_pool_t *pool, const char *key)
+{
+    const char *colon;
+
+    if (strlen(key) <= MTO_CACHE_KEY_MAX) {
+        return key;
+    }
+    colon = ap_strchr_c(key, ':');
+    return apr_pstrcat(pool, colon
+                             ? apr_pstrmemdup(pool, key, colon - key + 1)
+                             : "", "#", mto_sha256_hex(pool, key), NULL);
+}
+
+static apr_time_t provider_expiry(apr_time_t expiry)
+{
+    apr_time_t floor = apr_time_now() + MTO_CACHE_EXPIRY_MIN;
+
+    return expiry < floor ? floor : expiry;
+}
+
 static apr_status_t cache_retrieve(server_rec *s, apr_pool_t *pool,
                                    const char *key, unsigned char *buffer,
                                    unsigned int *length)
@@ -153,6 +185,7 @@ static apr_status_t cache_retrieve(server_rec *s, apr_pool_t *pool,
     if (rv != APR_SUCCESS) {
         return rv;
     }
+    key = provider_key(pool, key);
     rv = cache.provider->retrieve(cache.instance, s,
                                   (const unsigned char *)key,
                                   (unsigned int)strlen(key), buffer, length,
@@ -204,12 +237,14 @@ apr_status_t mto_cache_set(server_rec *s, apr_pool_t *pool, const char *key,
     if (length > MTO_CACHE_VALUE_MAX) {
         return APR_ENOSPC;
     }
+    key = provider_key(pool, key);
     rv = cache_lock();
     if (rv != APR_SUCCESS) {
         return rv;
     }
     rv = cache.provider->store(cache.instance, s, (const unsigned char *)key,
-                               (unsigned int)strlen(key), expiry,
+                               (unsigned int)strlen(key),
+                               provider_expiry(expiry),
                                (unsigned char *)value, (unsigned int)length,
                                pool);
     cache_unlock();
@@ -230,6 +265,7 @@ apr_status_t mto_cache_add(server_rec *s, apr_pool_t *pool, const char *key,
     if (length > MTO_CACHE_VALUE_MAX) {
         return APR_ENOSPC;
     }
+    key = provider_key(pool, key);
     rv = cache_lock();
     if (rv != APR_SUCCESS) {
         return rv;
@@ -244,7 +280,8 @@ apr_status_t mto_cache_add(server_rec *s, apr_pool_t *pool, const char *key,
     else if (rv == APR_NOTFOUND) {
         rv = cache.provider->store(cache.instance, s,
                                    (const unsigned char *)key,
-                                   (unsigned int)strlen(key), expiry,
+                                   (unsigned int)strlen(key),
+                                   provider_expiry(expiry),
                                    (unsigned char *)value,
                                    (unsigned int)length, pool);
     }
@@ -260,6 +297,7 @@ apr_status_t mto_cache_remove(server_rec *s, apr_pool_t *pool,
     if (cache.instance == NULL) {
         return APR_ENOTIMPL;
     }
+    key = provider_key(pool, key);
     rv = cache_lock();
     if (rv != APR_SUCCESS) {
         return rv;

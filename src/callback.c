@@ -10,6 +10,7 @@
 #include <util_filter.h>
 
 #include "mto_cache.h"
+#include "mto_metrics.h"
 #include "mto_request.h"
 #include "mto_resolve.h"
 
@@ -273,6 +274,7 @@ static const char *user_name_format(apr_pool_t *pool, const char *format,
 static int callback_provider_error(request_rec *r, const char *host,
                                    const callback_form *form)
 {
+    mto_metric_inc(MTO_METRIC_CALLBACK_REJECTED);
     mto_log(r, APLOG_INFO, 0, host, "MTO0042", "callback rejected (403): "
             "the provider returned error '%.64s': %.200s", form->error,
             form->error_description ? form->error_description : "");
@@ -291,6 +293,7 @@ static int callback_fail(request_rec *r, const char *host, int status,
 
     const char *shown = problem;
 
+    mto_metric_inc(MTO_METRIC_CALLBACK_REJECTED);
     mto_log(r, level, 0, host, "MTO0040", "callback rejected (%d): %s",
             status, problem);
 
@@ -382,7 +385,10 @@ int mto_callback_handle(request_rec *r, const mto_config_t *conf)
     }
     session.user = user_name_format(r->pool, conf->user_format, claim,
                                     ctx->host);
-    if (!user_name_valid(session.user)) {
+
+    /* The claim is checked on its own as well, so an empty claim cannot
+     * hide inside a format that adds the host. */
+    if (!user_name_valid(claim) || !user_name_valid(session.user)) {
         return callback_fail(r, ctx->host, HTTP_FORBIDDEN,
                              apr_psprintf(r->pool, "claim %s gives a user "
                                           "name with characters outside "
@@ -406,6 +412,7 @@ int mto_callback_handle(request_rec *r, const mto_config_t *conf)
                              "cannot seal the session cookie");
     }
 
+    mto_metric_inc(MTO_METRIC_CALLBACK_ACCEPTED);
     mto_log(r, APLOG_INFO, 0, ctx->host, "MTO0041",
             "user '%s' signed in (issuer %s)", session.user, tenant->issuer);
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");

@@ -7,6 +7,7 @@
 #include <http_core.h>
 #include <http_protocol.h>
 
+#include "mto_metrics.h"
 #include "mto_request.h"
 #include "mto_resolve.h"
 
@@ -85,6 +86,7 @@ int mto_login_start(request_rec *r, const mto_config_t *conf,
         != APR_SUCCESS) {
         mto_log(r, APLOG_ERR, 0, ctx->host, "MTO0030",
                 "login failed: cannot resolve the tenant: %s", err.text);
+        mto_metric_inc(MTO_METRIC_LOGIN_FAILED);
         return mto_page_error(r, err.http_status ? err.http_status
                                                  : HTTP_BAD_GATEWAY,
                               apr_psprintf(r->pool, "The sign-in service "
@@ -109,6 +111,7 @@ int mto_login_start(request_rec *r, const mto_config_t *conf,
     if (sealed == NULL) {
         mto_log(r, APLOG_ERR, 0, ctx->host, "MTO0035",
                 "login failed: cannot seal the state cookie");
+        mto_metric_inc(MTO_METRIC_LOGIN_FAILED);
         return mto_page_error(r, HTTP_INTERNAL_SERVER_ERROR,
                               "Sign-in cannot start on this server.");
     }
@@ -135,6 +138,7 @@ int mto_login_start(request_rec *r, const mto_config_t *conf,
             "login started, redirecting to issuer %s", tenant->issuer);
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
     apr_table_setn(r->headers_out, "Location", location);
+    mto_metric_inc(MTO_METRIC_LOGIN_STARTED);
     return HTTP_MOVED_TEMPORARILY;
 }
 

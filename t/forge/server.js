@@ -11,8 +11,13 @@
  *   GET  /<tenant>/jwks                       public signing keys
  *   GET  /attacker/jwks                       keys no tenant publishes
  *   POST /mint                                returns a compact JWS
- *   POST /rotate                              gives a provider a new key
+ *   POST /rotate                              gives a provider a new key,
+ *                                             {tenant, drop_previous}
  *   GET  /log, POST /log/clear                requests received so far
+ *   POST /control/tenant                      overrides one host's tenant
+ *                                             information, see
+ *                                             tenantControl
+ *   GET  /info/gen-<id>.tenants.test          generated tenants, any id
  * HTTP listener (loopback only):
  *   ANY  /echo/...                            returns the request as JSON
  *
@@ -83,12 +88,25 @@ const providers = {
     c: makeSigner('c-rsa-1', 'RSA', 'RS256'),
     d: makeSigner('d-rsa-1', 'RSA', 'RS256'),
     wrongdisc: makeSigner('wrongdisc-rsa-1', 'RSA', 'RS256'),
+    /* Tenants of the key selection tests in validation.t and
+     * rp_certification.t, each used by one test file only. */
+    single: makeSigner('single-rsa-1', 'RSA', 'RS256'),
+    multikey: makeSigner('multikey-rsa-1', 'RSA', 'RS256'),
+    rotating: makeSigner('rotating-rsa-1', 'RSA', 'RS256'),
+    keyrules: makeSigner('keyrules-rsa-1', 'RSA', 'RS256'),
+    partial: makeSigner('partial-rsa-1', 'RSA', 'RS256'),
 };
+/* A second published RSA key of tenant multikey. */
+const multikeySecond = makeSigner('multikey-rsa-2', 'RSA', 'RS256');
 /* Keys replaced by POST /rotate, still published in the JWKS. */
 const retiredSigners = {};
 
-/* Gives a provider a new current key with the next kid. */
-function rotate(tenant) {
+/*
+ * Gives a provider a new current key with the next kid. The old key stays
+ * in the JWKS unless dropPrevious is true, which removes every earlier key
+ * from it, as a provider that replaces its key at once does.
+ */
+function rotate(tenant, dropPrevious) {
     const current = providers[tenant];
     if (!current) {
         throw new Error(`unknown tenant ${tenant}: expected one of `
@@ -97,15 +115,43 @@ function rotate(tenant) {
     const retired = retiredSigners[tenant] || [];
     retired.push(current);
     retiredSigners[tenant] = retired;
+    if (dropPrevious) {
+        for (const signer of retired) {
+            signer.unpublished = true;
+        }
+    }
     const kid = `${tenant}-${current.type.toLowerCase()}-${retired.length + 1}`;
     providers[tenant] = makeSigner(kid, current.type, current.alg);
     return { kid };
 }
 
 function providerJwks(tenant) {
-    const signers = [providers[tenant]].concat(retiredSigners[tenant] || []);
-    return { keys: signers.map(publicJwk) };
+    const signers = [providers[tenant]].concat(retiredSigners[tenant] || [])
+        .filter((signer) => !signer.unpublished);
+    const keys = signers.map(publicJwk);
+    return { keys: (extraKeys[tenant] || ((own) => own))(keys) };
 }
+
+/*
+ * Key sets that differ from the provider's own public keys, by tenant.
+ * Each function takes the provider's entries and returns the published
+ * list. keyrules publishes its one signing key again under kids whose
+ * "alg", "use" or "key_ops" forbid RS256 verification. partial puts an
+ * entry that no parser can import before its good key.
+ */
+const extraKeys = {
+    multikey: (own) => own.concat([publicJwk(multikeySecond)]),
+    keyrules: (own) => own.concat([
+        Object.assign({}, own[0], { kid: 'keyrules-ps256', alg: 'PS256' }),
+        Object.assign({}, own[0], { kid: 'keyrules-es256', alg: 'ES256' }),
+        Object.assign({}, own[0], { kid: 'keyrules-enc', use: 'enc' }),
+        Object.assign({}, own[0], { kid: 'keyrules-encrypt-ops',
+                                    key_ops: ['encrypt'] }),
+    ]),
+    partial: (own) => [{ kty: 'RSA', kid: 'partial-broken', use: 'sig',
+                         alg: 'RS256', n: '%%not-base64url%%', e: 'AQAB' }]
+        .concat(own),
+};
 const attackers = {
     RSA: makeSigner('attacker-rsa', 'RSA', 'RS256'),
     EC: makeSigner('attacker-ec', 'EC', 'ES256'),
@@ -134,6 +180,16 @@ function attackerJwks() {
 
 function link(relation, path) {
     return { relation, href: base + path };
+}
+
+/* Tenant information of a tenant that names its own jwks_uri and uses the
+ * configured client_id. */
+function keySelectionTenant(tenant) {
+    return {
+        issuerUrl: `${base}/${tenant}`,
+        links: [link('authorization_endpoint', `/${tenant}/authorize`),
+                link('jwks_uri', `/${tenant}/jwks`)],
+    };
 }
 
 /*
@@ -167,6 +223,11 @@ const tenantInfo = {
         links: [link('authorization_endpoint', '/d/authorize'),
                 link('jwks_uri', '/d/jwks')],
     },
+    'single.tenants.test': keySelectionTenant('single'),
+    'multikey.tenants.test': keySelectionTenant('multikey'),
+    'rotating.tenants.test': keySelectionTenant('rotating'),
+    'keyrules.tenants.test': keySelectionTenant('keyrules'),
+    'partial.tenants.test': keySelectionTenant('partial'),
     /* Resolved only through the vhost whose info URL is a closed port. */
     'closed.tenants.test': {
         issuerUrl: `${base}/a`,
@@ -229,6 +290,85 @@ function discovery(tenant) {
 }
 
 const requestLog = [];
+
+/*
+ * Generated tenants: any host gen-<id>.tenants.test, as many as a test or
+ * benchmark requests. Each names issuer /a and only its authorization
+ * endpoint, so the module reads discovery too, and uses the configured
+ * client_id.
+ */
+const GENERATED_HOST = /^gen-[a-z0-9-]+\.tenants\.test$/;
+
+function generatedTenant() {
+    return {
+        issuerUrl: `${base}/a`,
+        links: [link('authorization_endpoint', '/a/authorize')],
+    };
+}
+
+/*
+ * Overrides of the tenant information by host, set by POST
+ * /control/tenant {host, status, cache_control, delay_ms}:
+ *   status         HTTP status to return in place of the document (for
+ *                  example 404 or 503); 0 or absent serves the document
+ *   cache_control  Cache-Control value sent with the document, in place
+ *                  of no-store
+ *   delay_ms       time to wait before the response
+ * A request without host clears every override.
+ */
+const tenantOverrides = {};
+
+function tenantControl(request) {
+    if (request.host === undefined) {
+        for (const host of Object.keys(tenantOverrides)) {
+            delete tenantOverrides[host];
+        }
+        return { cleared: true };
+    }
+    tenantOverrides[request.host] = {
+        status: Number(request.status || 0),
+        cacheControl: request.cache_control,
+        delayMs: Number(request.delay_ms || 0),
+    };
+    return tenantOverrides[request.host];
+}
+
+/* Serves /info/<host> when an override or a generated tenant applies.
+ * Returns false when neither does. */
+function serveControlledInfo(host, response) {
+    const override = tenantOverrides[host];
+    const document = GENERATED_HOST.test(host) ? generatedTenant()
+        : tenantInfo[host];
+    if (override === undefined && !GENERATED_HOST.test(host)) {
+        return false;
+    }
+    const respond = () => {
+        if (override && override.status) {
+            sendJson(response, override.status,
+                     { error: `status ${override.status} set by a test` });
+            return;
+        }
+        if (typeof document !== 'object') {
+            sendJson(response, 404, { error: 'tenant not found' });
+            return;
+        }
+        const body = Buffer.from(JSON.stringify(document));
+        response.writeHead(200, {
+            'Content-Type': 'application/json',
+            'Content-Length': body.length,
+            'Cache-Control': (override && override.cacheControl)
+                || 'no-store',
+        });
+        response.end(body);
+    };
+    if (override && override.delayMs > 0) {
+        setTimeout(respond, override.delayMs);
+    }
+    else {
+        respond();
+    }
+    return true;
+}
 const hanging = new Set();
 
 function hang(response) {
@@ -328,6 +468,8 @@ function withoutNulls(object) {
  *   key      "good" (default), "attacker" (same key type, unpublished),
  *            "none" (alg none, empty signature) or "hs-public" (HMAC
  *            keyed with the provider's public key PEM)
+ *   private_key_pem  a PEM private key that signs in place of the key
+ *            chosen by "key"; the header defaults stay those of "key"
  *   header   members merged over {alg, typ, kid}, where null removes one
  *   claims   the payload, used as given
  *   embed_jwk  true puts the signing key's public JWK, with the header's
@@ -361,6 +503,11 @@ function mint(request) {
                         + 'none or hs-public');
     }
 
+    if (request.private_key_pem !== undefined) {
+        signer = { kid: signer.kid,
+                   privateKey: crypto.createPrivateKey(request.private_key_pem),
+                   publicKey: crypto.createPublicKey(request.private_key_pem) };
+    }
     const header = withoutNulls(Object.assign(defaults,
                                               request.header || {}));
     if (request.embed_jwk) {
@@ -393,6 +540,7 @@ async function handleForge(request, response) {
     const url = new URL(request.url, base);
     const path = url.pathname;
     const isControl = path === '/log' || path === '/log/clear'
+        || path.startsWith('/control/')
         || path === '/mint' || path === '/rotate';
     if (!isControl) {
         requestLog.push({ method: request.method, path: request.url,
@@ -426,7 +574,8 @@ async function handleForge(request, response) {
         const body = await readBody(request);
         let result;
         try {
-            result = rotate(JSON.parse(body.toString('utf8')).tenant);
+            const rotation = JSON.parse(body.toString('utf8'));
+            result = rotate(rotation.tenant, rotation.drop_previous === true);
         }
         catch (error) {
             sendJson(response, 400, { error: error.message });
@@ -435,12 +584,22 @@ async function handleForge(request, response) {
         sendJson(response, 200, result);
         return;
     }
+    if (request.method === 'POST' && path === '/control/tenant') {
+        const body = await readBody(request);
+        sendJson(response, 200,
+                 tenantControl(JSON.parse(body.toString('utf8'))));
+        return;
+    }
     if (request.method !== 'GET') {
         sendJson(response, 405, { error: 'method not allowed' });
         return;
     }
 
     let match = /^\/info\/([^/]+)$/.exec(path);
+    if (match && serveControlledInfo(decodeURIComponent(match[1]),
+                                     response)) {
+        return;
+    }
     if (match) {
         const info = tenantInfo[decodeURIComponent(match[1])];
         if (info === undefined) {
