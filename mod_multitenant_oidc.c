@@ -21,6 +21,7 @@
 
 #include "mto_cache.h"
 #include "mto_config.h"
+#include "mto_metrics.h"
 #include "mto_request.h"
 #include "mto_resolve.h"
 #include "mto_tenant.h"
@@ -795,6 +796,9 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
                      "MTO0008: cannot initialise libcurl");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    if (mto_metrics_post_config(pconf, s) != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     if (mto_cache_post_config(pconf, ptemp, s) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -865,6 +869,7 @@ static int strip_identity_headers(request_rec *r)
                       "MTO0009: tenant %s: removed incoming header %s",
                       r->hostname ? r->hostname : "-", name);
         apr_table_unset(r->headers_in, name);
+        mto_metric_inc(MTO_METRIC_HEADER_REMOVED);
     }
     return DECLINED;
 }
@@ -968,6 +973,7 @@ static void register_hooks(apr_pool_t *p)
                         AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_fixups(apply_session, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(handle_paths, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_handler(mto_metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(multitenant_oidc) = {

@@ -23,6 +23,7 @@
 #include <http_core.h>
 
 #include "mto_cache.h"
+#include "mto_metrics.h"
 #include "mto_request.h"
 
 /* Longest session cookie value opened, in bytes. */
@@ -218,17 +219,14 @@ static mto_session_t *session_open(request_rec *r, const mto_config_t *conf,
     return session;
 }
 
-static mto_session_t *session_load(request_rec *r, const mto_config_t *conf,
-                                   const mto_request_t *ctx)
+static mto_session_t *session_check(request_rec *r, const mto_config_t *conf,
+                                    const mto_request_t *ctx,
+                                    const char *cookie)
 {
-    const char *cookie = mto_cookie_get(r, MTO_SESSION_COOKIE);
     const char *sealed = cookie;
     mto_session_t *session;
     int key_index = 0;
 
-    if (cookie == NULL || *cookie == '\0') {
-        return NULL;
-    }
     if (conf->session_store == MTO_SESSION_STORE_CACHE) {
         sealed = session_fetch(r, ctx, cookie);
         if (sealed == NULL) {
@@ -265,6 +263,21 @@ static mto_session_t *session_load(request_rec *r, const mto_config_t *conf,
                 "session of user '%s' re-sealed under the current "
                 "passphrase", session->user);
     }
+    return session;
+}
+
+static mto_session_t *session_load(request_rec *r, const mto_config_t *conf,
+                                   const mto_request_t *ctx)
+{
+    const char *cookie = mto_cookie_get(r, MTO_SESSION_COOKIE);
+    mto_session_t *session;
+
+    if (cookie == NULL || *cookie == '\0') {
+        return NULL;
+    }
+    session = session_check(r, conf, ctx, cookie);
+    mto_metric_inc(session ? MTO_METRIC_SESSION_ACCEPTED
+                           : MTO_METRIC_SESSION_REJECTED);
     return session;
 }
 
