@@ -34,6 +34,7 @@ our @EXPORT_OK = qw(
     mint id_token_claims
     echo_document echo_header_values
     start_login callback callback_form sign_in session_header
+    browser_store browser_cookie_header browser_login
     error_log_mark error_log_since wait_for_log
     form_encode
 );
@@ -228,6 +229,32 @@ sub session_header {
     return ['Cookie', SESSION_COOKIE . "=$value"];
 }
 
+# A browser's cookie store for the tenant host: browser_store applies the
+# Set-Cookie headers of a response to a hash of name => value, removing a
+# cookie whose value is empty or whose Max-Age is 0 or less, and
+# browser_cookie_header returns the Cookie header the browser sends next
+# (an empty list when it holds no cookie).
+sub browser_store {
+    my ($jar, $response) = @_;
+    for my $cookie (set_cookies($response)) {
+        my $max_age = $cookie->{attributes}->{'max-age'};
+        if (!defined $cookie->{value} || $cookie->{value} eq ''
+            || (defined $max_age && $max_age <= 0)) {
+            delete $jar->{ $cookie->{name} };
+        }
+        else {
+            $jar->{ $cookie->{name} } = $cookie->{value};
+        }
+    }
+    return $jar;
+}
+
+sub browser_cookie_header {
+    my $jar = shift;
+    return () unless %$jar;
+    return ['Cookie', join '; ', map { "$_=$jar->{$_}" } sort keys %$jar];
+}
+
 # Test provider control API.
 
 sub forge_port { env_required('MTO_FORGE_PORT') }
@@ -244,7 +271,9 @@ sub issuer {
 # client_id each test tenant's login must use: tenant a sets clientId in
 # its tenant information, the others fall back to MTOIDCClientID.
 my %client_ids = (a => 'client-a', b => 'hub-default', c => 'hub-default',
-                  d => 'hub-default');
+                  d => 'hub-default', single => 'hub-default',
+                  multikey => 'hub-default', rotating => 'hub-default',
+                  keyrules => 'hub-default', partial => 'hub-default');
 
 sub client_id {
     my $tenant = shift;
@@ -284,10 +313,12 @@ sub forge_log { forge_call('GET', '/log') }
 sub forge_log_clear { forge_call('POST', '/log/clear') }
 
 # Gives a provider a new signing key and returns its kid. The old key stays
-# in the provider's JWKS.
+# in the provider's JWKS unless drop_previous => 1 is given.
 sub forge_rotate {
-    my $tenant = shift;
-    return forge_call('POST', '/rotate', { tenant => $tenant })->{kid};
+    my ($tenant, %options) = @_;
+    my %request = (tenant => $tenant);
+    $request{drop_previous} = JSON::PP::true if $options{drop_previous};
+    return forge_call('POST', '/rotate', \%request)->{kid};
 }
 
 # Returns the logged provider requests whose path contains text.
@@ -470,6 +501,34 @@ sub sign_in {
     my $cookie = session_cookie_set($response);
     return { session => $cookie ? $cookie->{value} : undef,
              login => $login, response => $response };
+}
+
+# Runs a login and a callback as a browser would: the callback sends the
+# cookies the browser holds after the login, and a follow-up GET of
+# follow_up_path (default /hub/home) sends those it holds afterwards.
+#   vhost, host, login_path, callback_path   as for start_login and callback
+#   token    code ref that receives the login and returns the id_token
+#   cookies  hash ref of other cookies the browser holds from the start
+# Returns {login, response (of the callback), follow_up, jar, token}.
+sub browser_login {
+    my %args = @_;
+    my %jar = %{ $args{cookies} || {} };
+    my $login = start_login(vhost => $args{vhost}, host => $args{host},
+                            login_path => $args{login_path},
+                            headers => [browser_cookie_header(\%jar)]);
+    browser_store(\%jar, $login->{response});
+    my $token = $args{token}->($login);
+    my $response = callback(vhost => $args{vhost}, host => $args{host},
+                            callback_path => $args{callback_path},
+                            headers => [browser_cookie_header(\%jar)],
+                            fields => [state => $login->{state},
+                                       id_token => $token]);
+    browser_store(\%jar, $response);
+    my $follow_up = request(vhost => $args{vhost}, host => $args{host},
+                            path => $args{follow_up_path} || '/hub/home',
+                            headers => [browser_cookie_header(\%jar)]);
+    return { login => $login, response => $response,
+             follow_up => $follow_up, jar => \%jar, token => $token };
 }
 
 # Error log.
