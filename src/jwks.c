@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <cjose/jwk.h>
 #include <jansson.h>
@@ -122,11 +123,33 @@ static int optional_string(json_t *entry, const char *name,
     return 1;
 }
 
-static int has_nonempty_string(json_t *entry, const char *name)
+/*
+ * Returns 1 when member name is a non-empty base64url string without
+ * padding (RFC 7518 section 6 gives n, e, x and y in that form). cjose
+ * 0.6.2 aborts the process on a length that leaves one character over,
+ * so such text never reaches it.
+ */
+static int has_base64url_string(json_t *entry, const char *name)
 {
     json_t *member = json_object_get(entry, name);
+    const char *text;
+    size_t length;
+    size_t i;
 
-    return json_is_string(member) && json_string_length(member) > 0;
+    if (!json_is_string(member)) {
+        return 0;
+    }
+    text = json_string_value(member);
+    length = json_string_length(member);
+    if (length == 0 || length % 4 == 1 || strlen(text) != length) {
+        return 0;
+    }
+    for (i = 0; i < length; i++) {
+        if (!apr_isalnum(text[i]) && text[i] != '-' && text[i] != '_') {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 static int key_ops_allow_verify(json_t *key_ops)
@@ -233,13 +256,15 @@ static const char *check_entry_parameters(apr_pool_t *pool, json_t *entry,
     apr_size_t i;
     int rsa = strcmp(kty, "RSA") == 0;
 
-    if (rsa && (!has_nonempty_string(entry, "n")
-                || !has_nonempty_string(entry, "e"))) {
-        return "RSA key needs the string members \"n\" and \"e\"";
+    if (rsa && (!has_base64url_string(entry, "n")
+                || !has_base64url_string(entry, "e"))) {
+        return "RSA key needs \"n\" and \"e\" as base64url strings "
+               "without padding";
     }
-    if (!rsa && (!has_nonempty_string(entry, "x")
-                 || !has_nonempty_string(entry, "y"))) {
-        return "EC key needs the string members \"x\" and \"y\"";
+    if (!rsa && (!has_base64url_string(entry, "x")
+                 || !has_base64url_string(entry, "y"))) {
+        return "EC key needs \"x\" and \"y\" as base64url strings "
+               "without padding";
     }
     for (i = 0; i < sizeof(private_members) / sizeof(private_members[0]); i++) {
         if (json_object_get(entry, private_members[i]) != NULL) {

@@ -509,8 +509,19 @@ static json_t *load_object(const char *json, apr_size_t length,
     json_t *root = json_loadb(json, length, JSON_REJECT_DUPLICATES, &jerr);
 
     if (root == NULL) {
+        char reason[sizeof(jerr.text)];
+        apr_size_t i;
+
+        /* jansson quotes the input near the error, which is the
+         * provider's text: only printable ASCII of it reaches the log. */
+        for (i = 0; jerr.text[i] != '\0' && i < sizeof(reason) - 1; i++) {
+            unsigned char c = (unsigned char)jerr.text[i];
+
+            reason[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+        }
+        reason[i] = '\0';
         mto_error_set(err, 502, "%s is not valid JSON: %s at line %d "
-                      "column %d", what, jerr.text, jerr.line, jerr.column);
+                      "column %d", what, reason, jerr.line, jerr.column);
         return NULL;
     }
     if (!json_is_object(root)) {
@@ -654,6 +665,38 @@ static apr_status_t parse_client_id(apr_pool_t *pool, json_t *root,
     return APR_SUCCESS;
 }
 
+/* Returns the static copy of a supported response type, or NULL. */
+static const char *response_type_known(const char *value)
+{
+    if (value == NULL) {
+        return NULL;
+    }
+    if (strcmp(value, "id_token") == 0) {
+        return "id_token";
+    }
+    if (strcmp(value, "code") == 0) {
+        return "code";
+    }
+    return NULL;
+}
+
+static apr_status_t parse_response_type(json_t *root, mto_tenant_t *tenant,
+                                        mto_error_t *err)
+{
+    json_t *value = json_object_get(root, "responseType");
+
+    if (value == NULL) {
+        return APR_SUCCESS;
+    }
+    tenant->response_type = response_type_known(json_text(value));
+    if (tenant->response_type == NULL) {
+        mto_error_set(err, 502, "tenant information: \"responseType\" is "
+                      "not \"id_token\" or \"code\"");
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
 apr_status_t mto_tenant_parse_info(apr_pool_t *pool, const char *name,
                                    const char *json, apr_size_t length,
                                    const apr_array_header_t *issuer_patterns,
@@ -671,6 +714,9 @@ apr_status_t mto_tenant_parse_info(apr_pool_t *pool, const char *name,
     rv = parse_issuer_url(pool, root, issuer_patterns, tenant, err);
     if (rv == APR_SUCCESS) {
         rv = parse_client_id(pool, root, tenant, err);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = parse_response_type(root, tenant, err);
     }
     if (rv == APR_SUCCESS) {
         rv = parse_links(pool, json_object_get(root, "links"), tenant, err);
@@ -812,6 +858,7 @@ int mto_tenant_complete(const mto_tenant_t *tenant)
 #define RECORD_HOST "host"
 #define RECORD_ISSUER "issuer"
 #define RECORD_CLIENT_ID "client_id"
+#define RECORD_RESPONSE_TYPE "response_type"
 #define RECORD_ALGS "signing_algs"
 
 static void set_text(json_t *object, const char *name, const char *text)
@@ -831,6 +878,7 @@ char *mto_tenant_encode(apr_pool_t *pool, const mto_tenant_t *tenant)
     set_text(root, RECORD_HOST, tenant->host);
     set_text(root, RECORD_ISSUER, tenant->issuer);
     set_text(root, RECORD_CLIENT_ID, tenant->client_id);
+    set_text(root, RECORD_RESPONSE_TYPE, tenant->response_type);
     for (i = 0; i < ENDPOINT_COUNT; i++) {
         set_text(root, endpoint_names[i],
                  *endpoint_slot((mto_tenant_t *)tenant, i));
@@ -894,6 +942,16 @@ static const char *decode_fields(apr_pool_t *pool, json_t *root,
     if (!decode_text(pool, root, RECORD_CLIENT_ID, 0, &tenant->client_id)
         || (tenant->client_id && !client_id_valid(tenant->client_id))) {
         return RECORD_CLIENT_ID;
+    }
+    if (!decode_text(pool, root, RECORD_RESPONSE_TYPE, 0,
+                     &tenant->response_type)) {
+        return RECORD_RESPONSE_TYPE;
+    }
+    if (tenant->response_type != NULL) {
+        tenant->response_type = response_type_known(tenant->response_type);
+        if (tenant->response_type == NULL) {
+            return RECORD_RESPONSE_TYPE;
+        }
     }
     for (i = 0; i < ENDPOINT_COUNT; i++) {
         if (!decode_text(pool, root, endpoint_names[i], 1,
