@@ -53,6 +53,9 @@ const char *mto_random_text(apr_pool_t *pool, apr_size_t length);
 /* Compares two strings in time that depends only on their lengths. */
 int mto_equal_consttime(const char *a, const char *b);
 
+/* Returns the 6-bit value of a base64url character, or -1. */
+int mto_base64url_value(unsigned char c);
+
 /* Base64url without padding (RFC 4648 section 5). */
 const char *mto_base64url_encode(apr_pool_t *pool, const void *data,
                                  apr_size_t length);

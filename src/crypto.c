@@ -406,8 +406,7 @@ const char *mto_base64url_encode(apr_pool_t *pool, const void *data,
     return text;
 }
 
-/* Returns the 6-bit value of a base64url character, or -1. */
-static int base64url_value(unsigned char c)
+int mto_base64url_value(unsigned char c)
 {
     if (c >= 'A' && c <= 'Z') {
         return c - 'A';
@@ -458,7 +457,7 @@ apr_status_t mto_base64url_decode(apr_pool_t *pool, const char *text,
     out = apr_palloc(pool, text_length / 4 * 3 + (rest ? rest - 1 : 0) + 1);
     next = out;
     for (i = 0; i < text_length; i++) {
-        int value = base64url_value((unsigned char)text[i]);
+        int value = mto_base64url_value((unsigned char)text[i]);
 
         if (value < 0) {
             return APR_EINVAL;

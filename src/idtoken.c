@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 
 #include "jose_int.h"
+#include "mto_crypto.h"
 
 /* OpenID Connect Core 1.0 section 2 limits "sub" to 255 ASCII characters. */
 #define IDTOKEN_SUB_MAX 255
@@ -66,27 +67,6 @@ static apr_status_t release_jws(void *data)
     return APR_SUCCESS;
 }
 
-/* Returns the 6-bit value of a base64url character, or -1. */
-static int base64url_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z') {
-        return c - 'A';
-    }
-    if (c >= 'a' && c <= 'z') {
-        return c - 'a' + 26;
-    }
-    if (c >= '0' && c <= '9') {
-        return c - '0' + 52;
-    }
-    if (c == '-') {
-        return 62;
-    }
-    if (c == '_') {
-        return 63;
-    }
-    return -1;
-}
-
 /*
  * Checks one part against RFC 7515 section 2: base64url without padding.
  * The unused low bits of the last character must be zero, so each byte
@@ -99,7 +79,7 @@ static const char *check_base64url(apr_pool_t *pool, const char *text,
     int last = 0;
 
     for (i = 0; i < length; i++) {
-        last = base64url_value((unsigned char)text[i]);
+        last = mto_base64url_value((unsigned char)text[i]);
         if (last < 0) {
             unsigned char c = (unsigned char)text[i];
 
@@ -119,38 +99,13 @@ static const char *check_base64url(apr_pool_t *pool, const char *text,
     return NULL;
 }
 
+/* Returns the number of bytes that length base64url characters decode
+ * to, for a length that split_compact accepted. */
 static apr_size_t base64url_decoded_length(apr_size_t length)
 {
     apr_size_t rest = length % 4;
 
     return length / 4 * 3 + (rest == 0 ? 0 : rest - 1);
-}
-
-/* Decodes text that check_base64url accepted. */
-static unsigned char *base64url_decode(apr_pool_t *pool, const char *text,
-                                       apr_size_t length, apr_size_t *size)
-{
-    unsigned char *out;
-    apr_size_t i;
-    apr_size_t n = 0;
-    apr_uint32_t bits = 0;
-    int count = 0;
-
-    *size = base64url_decoded_length(length);
-    out = apr_palloc(pool, *size + 1);
-    for (i = 0; i < length; i++) {
-        int value = base64url_value((unsigned char)text[i]);
-
-        bits = (bits << 6) | (apr_uint32_t)value;
-        count += 6;
-        if (count >= 8) {
-            count -= 8;
-            out[n++] = (unsigned char)(bits >> count);
-            bits &= (1u << count) - 1;
-        }
-    }
-    out[n] = '\0';
-    return out;
 }
 
 /* Splits compact into its three parts after checking length and alphabet. */
@@ -213,8 +168,12 @@ static apr_status_t parse_part(apr_pool_t *pool, const jws_parts_t *parts,
     json_error_t jerr;
     char quoted[MTO_JOSE_QUOTE_MAX];
 
-    bytes = base64url_decode(pool, parts->text[part], parts->length[part],
-                             &size);
+    /* split_compact checked the part, so decoding cannot fail. */
+    if (mto_base64url_decode(pool, apr_pstrmemdup(pool, parts->text[part],
+                                                  parts->length[part]),
+                             &bytes, &size) != APR_SUCCESS) {
+        return reject(err, "id_token %s is not base64url", part_names[part]);
+    }
     *object = json_loadb((const char *)bytes, size, JSON_REJECT_DUPLICATES,
                          &jerr);
     if (*object == NULL) {
