@@ -37,8 +37,11 @@ module AP_MODULE_DECLARE_DATA multitenant_oidc_module;
 /* Upper bound of every time directive, in seconds (one year). */
 #define MAX_SECONDS (365 * 24 * 3600)
 
-/* Largest passphrase file read, in bytes. */
+/* Largest passphrase or client secret file read, in bytes. */
 #define PASSPHRASE_FILE_MAX 4096
+
+/* Maximum length of a client secret, in bytes. */
+#define CLIENT_SECRET_MAX 1024
 
 mto_config_t *mto_config_get(const server_rec *s)
 {
@@ -65,6 +68,7 @@ static void *create_server_config(apr_pool_t *p, server_rec *s)
     conf->max_stale = MTO_UNSET;
     conf->session_store = MTO_UNSET;
     conf->jwks_cooldown = MTO_UNSET;
+    conf->response_type = MTO_UNSET;
     return conf;
 }
 
@@ -84,6 +88,8 @@ static void *merge_server_config(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(tenant_info_url);
     MERGE_PTR(issuer_patterns);
     MERGE_PTR(client_id);
+    MERGE_PTR(client_secret);
+    MERGE_NUM(response_type);
     if (add->passphrase != NULL) {
         conf->passphrase = add->passphrase;
         conf->previous_passphrase = add->previous_passphrase;
@@ -173,6 +179,7 @@ static void apply_defaults(apr_pool_t *p, mto_config_t *conf)
     DEFAULT_NUM(max_stale, 3600);
     DEFAULT_NUM(session_store, MTO_SESSION_STORE_COOKIE);
     DEFAULT_NUM(jwks_cooldown, 60);
+    DEFAULT_NUM(response_type, MTO_RESPONSE_TYPE_ID_TOKEN);
 
 #undef DEFAULT_PTR
 #undef DEFAULT_NUM
@@ -311,9 +318,13 @@ static const char *set_passphrase(cmd_parms *cmd, void *dummy,
     return NULL;
 }
 
-/* Reads a passphrase from a file, dropping trailing white space. */
-static const char *read_passphrase_file(cmd_parms *cmd, const char *arg,
-                                        const char **value)
+typedef const char *(*secret_check_fn)(cmd_parms *cmd, const char *value);
+
+/* Reads a secret from a file, dropping trailing white space, and accepts
+ * it when check returns NULL. */
+static const char *read_secret_file(cmd_parms *cmd, const char *arg,
+                                    secret_check_fn check,
+                                    const char **value)
 {
     const char *path = ap_server_root_relative(cmd->temp_pool, arg);
     char buffer[PASSPHRASE_FILE_MAX + 1];
@@ -352,7 +363,7 @@ static const char *read_passphrase_file(cmd_parms *cmd, const char *arg,
             err = apr_psprintf(cmd->pool, "%s: '%s' contains a NUL byte",
                                cmd->cmd->name, path);
         }
-        else if ((err = check_passphrase(cmd, buffer)) == NULL) {
+        else if ((err = check(cmd, buffer)) == NULL) {
             *value = apr_pstrmemdup(cmd->pool, buffer, length);
         }
     }
@@ -368,14 +379,71 @@ static const char *set_passphrase_file(cmd_parms *cmd, void *dummy,
     const char *previous = NULL;
     const char *err;
 
-    err = read_passphrase_file(cmd, current_file, &current);
+    err = read_secret_file(cmd, current_file, check_passphrase, &current);
     if (err == NULL && previous_file != NULL) {
-        err = read_passphrase_file(cmd, previous_file, &previous);
+        err = read_secret_file(cmd, previous_file, check_passphrase,
+                               &previous);
     }
     if (err != NULL) {
         return err;
     }
     return set_passphrase(cmd, dummy, current, previous);
+}
+
+/* Client secrets are opaque to the module: any bytes but NUL, sent
+ * form-encoded in HTTP Basic authentication. */
+static const char *check_client_secret(cmd_parms *cmd, const char *value)
+{
+    if (*value == '\0' || strlen(value) > CLIENT_SECRET_MAX) {
+        /* The value itself is never echoed: it is a secret. */
+        return apr_psprintf(cmd->pool, "%s: a client secret must be 1 to "
+                            "%d bytes long", cmd->cmd->name,
+                            CLIENT_SECRET_MAX);
+    }
+    return NULL;
+}
+
+static const char *set_client_secret(cmd_parms *cmd, void *dummy,
+                                     const char *arg)
+{
+    const char *err = check_client_secret(cmd, arg);
+
+    if (err == NULL) {
+        cmd_config(cmd)->client_secret = arg;
+    }
+    return err;
+}
+
+static const char *set_client_secret_file(cmd_parms *cmd, void *dummy,
+                                          const char *arg)
+{
+    const char *secret = NULL;
+    const char *err;
+
+    err = read_secret_file(cmd, arg, check_client_secret, &secret);
+    if (err == NULL) {
+        cmd_config(cmd)->client_secret = secret;
+    }
+    return err;
+}
+
+static const char *set_response_type(cmd_parms *cmd, void *dummy,
+                                     const char *arg)
+{
+    mto_config_t *conf = cmd_config(cmd);
+
+    if (strcmp(arg, "id_token") == 0) {
+        conf->response_type = MTO_RESPONSE_TYPE_ID_TOKEN;
+    }
+    else if (strcmp(arg, "code") == 0) {
+        conf->response_type = MTO_RESPONSE_TYPE_CODE;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: invalid value '%s'; use "
+                            "id_token (implicit flow) or code (code flow "
+                            "with PKCE)", cmd->cmd->name, arg);
+    }
+    return NULL;
 }
 
 static const char *set_path(cmd_parms *cmd, void *dummy, const char *arg)
@@ -616,6 +684,15 @@ static const command_rec directives[] = {
                     "Allowed issuer patterns, such as https://*.okta.com"),
     AP_INIT_TAKE1(MTO_DIR_CLIENT_ID, set_client_id, NULL, RSRC_CONF,
                   "Default client_id; tenant information may override it"),
+    AP_INIT_TAKE1(MTO_DIR_CLIENT_SECRET, set_client_secret, NULL, RSRC_CONF,
+                  "Client secret sent with HTTP Basic to token endpoints; "
+                  "without one the module is a public client"),
+    AP_INIT_TAKE1(MTO_DIR_CLIENT_SECRET_FILE, set_client_secret_file, NULL,
+                  RSRC_CONF, "File holding the client secret"),
+    AP_INIT_TAKE1(MTO_DIR_RESPONSE_TYPE, set_response_type, NULL, RSRC_CONF,
+                  "Flow of a login: id_token (implicit flow with "
+                  "form_post) or code (code flow with PKCE); tenant "
+                  "information may override it"),
     AP_INIT_TAKE12(MTO_DIR_PASSPHRASE, set_passphrase, NULL, RSRC_CONF,
                    "Passphrase the cookie key is derived from, then "
                    "optionally the previous one, still accepted"),

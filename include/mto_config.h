@@ -50,10 +50,17 @@ APLOG_USE_MODULE(multitenant_oidc);
 #define MTO_DIR_NEGATIVE_TTL    "MTOIDCNegativeCacheTime"
 #define MTO_DIR_MAX_STALE       "MTOIDCMaxStale"
 #define MTO_DIR_SESSION_STORE   "MTOIDCSessionStore"
+#define MTO_DIR_RESPONSE_TYPE   "MTOIDCResponseType"
+#define MTO_DIR_CLIENT_SECRET   "MTOIDCClientSecret"
+#define MTO_DIR_CLIENT_SECRET_FILE "MTOIDCClientSecretFile"
 
 /* Values of session_store. */
 #define MTO_SESSION_STORE_COOKIE 0  /* the sealed record is the cookie */
 #define MTO_SESSION_STORE_CACHE  1  /* the cookie is an id into the cache */
+
+/* Values of response_type: the OpenID Connect flow a login uses. */
+#define MTO_RESPONSE_TYPE_ID_TOKEN 0  /* implicit flow, id_token posted */
+#define MTO_RESPONSE_TYPE_CODE     1  /* code flow with PKCE (S256) */
 
 /*
  * A number or flag field is MTO_UNSET (or NULL for pointers) until a
@@ -68,6 +75,8 @@ typedef struct {
     const char *tenant_info_url;            /* template with {host} */
     apr_array_header_t *issuer_patterns;    /* const char * */
     const char *client_id;
+    const char *client_secret;              /* never logged; NULL: public */
+    int response_type;                      /* MTO_RESPONSE_TYPE_* */
     const char *passphrase;                 /* never logged */
     const char *previous_passphrase;        /* still read, never written */
     const char *login_path;

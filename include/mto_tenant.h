@@ -31,6 +31,8 @@ typedef struct {
     const char *jwks_uri;
     const char *end_session_endpoint;   /* NULL when unknown */
     const char *client_id;              /* NULL: the configured default */
+    /* "id_token" or "code", or NULL for MTOIDCResponseType */
+    const char *response_type;
     /* id_token_signing_alg_values_supported from discovery, or NULL */
     apr_array_header_t *signing_algs;   /* of const char * */
 } mto_tenant_t;
@@ -68,8 +70,9 @@ const char *mto_url_expand(apr_pool_t *pool, const char *url_template,
 
 /*
  * Parses a tenant information document: a JSON object with a string
- * "issuerUrl", an optional string "clientId" and an optional array "links"
- * of {"relation": ..., "href": ...} objects. Relations read are
+ * "issuerUrl", an optional string "clientId", an optional string
+ * "responseType" ("id_token" or "code") and an optional array "links" of
+ * {"relation": ..., "href": ...} objects. Relations read are
  * authorization_endpoint, token_endpoint, jwks_uri and
  * end_session_endpoint; each href must be an https URL. The issuer must be
  * https and match issuer_patterns. Fills tenant (host set to name) or

@@ -1,8 +1,10 @@
 /*
- * The callback path: the provider's form_post with state and id_token.
- * The state must match a sealed state cookie of this browser and host and
- * is accepted once; the token must pass every check in mto_idtoken_verify.
- * Only then is a session issued.
+ * The callback path: the provider's form_post with state and either an
+ * id_token (implicit flow) or a code (code flow), as the login chose. The
+ * state must match a sealed state cookie of this browser and host and is
+ * accepted once. A code is redeemed at the token endpoint for an id_token.
+ * The id_token must pass every check in mto_idtoken_verify. Only then is a
+ * session issued.
  */
 #include <apr_strings.h>
 #include <http_core.h>
@@ -13,6 +15,7 @@
 #include "mto_metrics.h"
 #include "mto_request.h"
 #include "mto_resolve.h"
+#include "mto_token.h"
 
 /* Largest form body read, in bytes; an id_token is rarely over 4 KiB. */
 #define FORM_BODY_MAX (64 * 1024)
@@ -23,12 +26,17 @@
 /* Maximum length of the state parameter: 16 random bytes are 22 characters. */
 #define STATE_PARAM_MAX 64
 
+/* Maximum length of an authorization code, in bytes. RFC 6749 sets no
+ * limit, so this cap is an estimate with room to spare. */
+#define CODE_PARAM_MAX 4096
+
 /* Maximum length of a user name handed to the application, in bytes. */
 #define USER_NAME_MAX 128
 
 typedef struct {
     const char *state;
     const char *id_token;
+    const char *code;
     const char *error;
     const char *error_description;
 } callback_form;
@@ -55,10 +63,10 @@ static int read_form(request_rec *r, callback_form *form,
                      const char **problem)
 {
     static const char *const names[] = {
-        "state", "id_token", "error", "error_description"
+        "state", "id_token", "code", "error", "error_description"
     };
     const char **fields[] = {
-        &form->state, &form->id_token, &form->error,
+        &form->state, &form->id_token, &form->code, &form->error,
         &form->error_description
     };
     apr_array_header_t *pairs = NULL;
@@ -79,7 +87,7 @@ static int read_form(request_rec *r, callback_form *form,
     for (i = 0; i < pairs->nelts; i++) {
         ap_form_pair_t *pair = &APR_ARRAY_IDX(pairs, i, ap_form_pair_t);
 
-        for (n = 0; n < 4; n++) {
+        for (n = 0; n < (int)(sizeof(names) / sizeof(names[0])); n++) {
             if (strcmp(pair->name, names[n]) != 0) {
                 continue;
             }
@@ -107,6 +115,55 @@ static int state_param_valid(const char *state)
         }
     }
     return 1;
+}
+
+/* Accepts 1 to CODE_PARAM_MAX printable ASCII characters, the VSCHAR set
+ * of RFC 6749 appendix A.11. */
+static int code_param_valid(const char *code)
+{
+    const char *c;
+
+    if (*code == '\0' || strlen(code) > CODE_PARAM_MAX) {
+        return 0;
+    }
+    for (c = code; *c; c++) {
+        if (*c < 0x20 || *c > 0x7e) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/*
+ * Checks that the form carries what the login's flow expects: a state made
+ * for the code flow has a code_verifier and takes only a code, and any
+ * other state takes only an id_token. Accepting the other flow's response
+ * would let an attacker swap an id_token for a code or the reverse
+ * (a mix-up). Returns OK or 400 with *problem set.
+ */
+static int check_flow_fields(const mto_state_t *state,
+                             const callback_form *form, const char **problem)
+{
+    if (state->code_verifier != NULL) {
+        if (form->id_token != NULL) {
+            *problem = "an id_token was posted for a login that uses the "
+                       "code flow";
+        }
+        else if (form->code == NULL) {
+            *problem = "code parameter missing";
+        }
+        else if (!code_param_valid(form->code)) {
+            *problem = "code parameter malformed";
+        }
+    }
+    else if (form->code != NULL) {
+        *problem = "a code was posted for a login that uses the implicit "
+                   "flow";
+    }
+    else if (form->id_token == NULL) {
+        *problem = "id_token parameter missing";
+    }
+    return *problem == NULL ? OK : HTTP_BAD_REQUEST;
 }
 
 /*
@@ -285,17 +342,13 @@ static int callback_provider_error(request_rec *r, const char *host,
                                        "login page.", form->error));
 }
 
-static int callback_fail(request_rec *r, const char *host, int status,
-                         const char *problem)
+/* Counts a rejected callback and sends its error page. The caller has
+ * logged the cause. */
+static int callback_reject(request_rec *r, int status, const char *problem)
 {
-    int level = (status == HTTP_FORBIDDEN || status >= 500)
-                ? APLOG_WARNING : APLOG_INFO;
-
     const char *shown = problem;
 
     mto_metric_inc(MTO_METRIC_CALLBACK_REJECTED);
-    mto_log(r, level, 0, host, "MTO0040", "callback rejected (%d): %s",
-            status, problem);
 
     /* Token and back-channel details go to the log only: they describe
      * the provider, not anything the browser can correct. */
@@ -312,6 +365,17 @@ static int callback_fail(request_rec *r, const char *host, int status,
                                                  NULL));
 }
 
+static int callback_fail(request_rec *r, const char *host, int status,
+                         const char *problem)
+{
+    int level = (status == HTTP_FORBIDDEN || status >= 500)
+                ? APLOG_WARNING : APLOG_INFO;
+
+    mto_log(r, level, 0, host, "MTO0040", "callback rejected (%d): %s",
+            status, problem);
+    return callback_reject(r, status, problem);
+}
+
 int mto_callback_handle(request_rec *r, const mto_config_t *conf)
 {
     mto_request_t *ctx = mto_request_get(r);
@@ -321,6 +385,7 @@ int mto_callback_handle(request_rec *r, const mto_config_t *conf)
     mto_tenant_t *tenant;
     mto_idtoken_t *token;
     mto_error_t err = {0};
+    const char *id_token;
     const char *problem = NULL;
     const char *claim;
     int status;
@@ -355,9 +420,9 @@ int mto_callback_handle(request_rec *r, const mto_config_t *conf)
     if (form.error != NULL) {
         return callback_provider_error(r, ctx->host, &form);
     }
-    if (form.id_token == NULL) {
-        return callback_fail(r, ctx->host, HTTP_BAD_REQUEST,
-                             "id_token parameter missing");
+    status = check_flow_fields(&state, &form, &problem);
+    if (status != OK) {
+        return callback_fail(r, ctx->host, status, problem);
     }
 
     if (mto_tenant_resolve(r, conf, ctx->host, &tenant, &err)
@@ -371,7 +436,17 @@ int mto_callback_handle(request_rec *r, const mto_config_t *conf)
         return callback_fail(r, ctx->host, HTTP_FORBIDDEN,
                              "the tenant's issuer changed during the login");
     }
-    status = verify_token(r, conf, tenant, &state, form.id_token, &token,
+    id_token = form.id_token;
+    if (state.code_verifier != NULL) {
+        /* mto_token_redeem logs its own failures in detail. */
+        status = mto_token_redeem(r, conf, tenant, &state, form.code,
+                                  &id_token);
+        if (status != OK) {
+            return callback_reject(r, status, "the code could not be "
+                                   "redeemed");
+        }
+    }
+    status = verify_token(r, conf, tenant, &state, id_token, &token,
                           &problem);
     if (status != OK) {
         return callback_fail(r, ctx->host, status, problem);
@@ -414,7 +489,8 @@ int mto_callback_handle(request_rec *r, const mto_config_t *conf)
 
     mto_metric_inc(MTO_METRIC_CALLBACK_ACCEPTED);
     mto_log(r, APLOG_INFO, 0, ctx->host, "MTO0041",
-            "user '%s' signed in (issuer %s)", session.user, tenant->issuer);
+            "user '%s' signed in (issuer %s, %s flow)", session.user,
+            tenant->issuer, state.code_verifier ? "code" : "implicit");
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
     apr_table_setn(r->headers_out, "Location",
                    apr_pstrcat(r->pool, ctx->origin, state.next, NULL));

@@ -1,7 +1,8 @@
 /*
  * The login path: pass a signed-in browser through to the application, or
  * send it to the tenant's authorization endpoint with a fresh state and
- * nonce kept in a sealed state cookie.
+ * nonce kept in a sealed state cookie. In the code flow the cookie keeps
+ * a fresh PKCE code_verifier too, and the redirect carries its challenge.
  */
 #include <apr_strings.h>
 #include <http_core.h>
@@ -10,6 +11,7 @@
 #include "mto_metrics.h"
 #include "mto_request.h"
 #include "mto_resolve.h"
+#include "mto_token.h"
 
 /* Random bytes in each state and nonce value (128 bits). */
 #define LOGIN_RANDOM_BYTES 16
@@ -70,6 +72,66 @@ static const char *query_param(apr_pool_t *pool, const char *name,
                        ap_escape_urlencoded(pool, value), NULL);
 }
 
+/*
+ * Returns the authorization request URL (OpenID Connect Core section
+ * 3.1.2.1 for the implicit flow, plus RFC 7636 section 4.3 for the code
+ * flow), or NULL when the code challenge cannot be computed.
+ */
+static const char *authorization_url(request_rec *r, const mto_config_t *conf,
+                                     const mto_tenant_t *tenant,
+                                     const mto_state_t *state,
+                                     const char *client_id)
+{
+    const char *endpoint = tenant->authorization_endpoint;
+    const char *pkce = "";
+    const char *challenge;
+
+    if (state->code_verifier != NULL) {
+        challenge = mto_code_challenge(r->pool, state->code_verifier);
+        if (challenge == NULL) {
+            return NULL;
+        }
+        pkce = apr_pstrcat(r->pool,
+            query_param(r->pool, "code_challenge", challenge, "&"),
+            query_param(r->pool, "code_challenge_method", "S256", "&"),
+            NULL);
+    }
+    return apr_pstrcat(r->pool, endpoint,
+        query_param(r->pool, "response_type",
+                    state->code_verifier ? "code" : "id_token",
+                    ap_strchr_c(endpoint, '?') ? "&" : "?"),
+        query_param(r->pool, "response_mode", "form_post", "&"),
+        query_param(r->pool, "scope", conf->scope, "&"),
+        query_param(r->pool, "client_id", client_id, "&"),
+        query_param(r->pool, "redirect_uri", mto_redirect_uri(r, conf), "&"),
+        query_param(r->pool, "state", state->state, "&"),
+        query_param(r->pool, "nonce", state->nonce, "&"),
+        pkce, NULL);
+}
+
+/* Seals state into a new state cookie. Returns 0 when it cannot. */
+static int set_state_cookie(request_rec *r, const mto_config_t *conf,
+                            const mto_state_t *state)
+{
+    const char *plain = mto_state_encode(r->pool, state);
+    const char *sealed;
+
+    if (plain == NULL) {
+        return 0;
+    }
+    sealed = mto_seal(r->pool, &conf->keys[0],
+                      mto_cookie_aad(r->pool, MTO_PURPOSE_STATE, state->host),
+                      plain, strlen(plain));
+    if (sealed == NULL) {
+        return 0;
+    }
+    prune_state_cookies(r);
+    mto_cookie_set(r, apr_pstrcat(r->pool, MTO_STATE_COOKIE_PREFIX,
+                                  state->state, NULL),
+                   sealed, conf->state_ttl, "None");
+    return 1;
+}
+
 int mto_login_start(request_rec *r, const mto_config_t *conf,
                     const char *return_to)
 {
@@ -78,8 +140,6 @@ int mto_login_start(request_rec *r, const mto_config_t *conf,
     mto_error_t err = {0};
     mto_state_t state = {0};
     const char *client_id;
-    const char *plain;
-    const char *sealed;
     const char *location;
 
     if (mto_tenant_resolve(r, conf, ctx->host, &tenant, &err)
@@ -102,40 +162,38 @@ int mto_login_start(request_rec *r, const mto_config_t *conf,
     state.issuer = tenant->issuer;
     state.next = return_to;
     state.created = apr_time_now();
-    plain = mto_state_encode(r->pool, &state);
-    sealed = plain ? mto_seal(r->pool, &conf->keys[0],
-                              mto_cookie_aad(r->pool, MTO_PURPOSE_STATE,
-                                             ctx->host),
-                              plain, strlen(plain))
-                   : NULL;
-    if (sealed == NULL) {
+    if (mto_code_flow_used(conf, tenant)) {
+        if (tenant->token_endpoint == NULL) {
+            mto_log(r, APLOG_ERR, 0, ctx->host, "MTO0510",
+                    "login failed: the code flow needs a token endpoint, "
+                    "and the tenant record of issuer %s has none; add a "
+                    "token_endpoint link to the tenant information",
+                    tenant->issuer);
+            mto_metric_inc(MTO_METRIC_LOGIN_FAILED);
+            return mto_page_error(r, HTTP_BAD_GATEWAY,
+                                  apr_psprintf(r->pool, "The sign-in "
+                                               "service of %s is not "
+                                               "configured completely. The "
+                                               "server log names the "
+                                               "cause.", ctx->host));
+        }
+        state.code_verifier = mto_random_text(r->pool,
+                                              MTO_CODE_VERIFIER_BYTES);
+    }
+
+    location = authorization_url(r, conf, tenant, &state, client_id);
+    if (location == NULL || !set_state_cookie(r, conf, &state)) {
         mto_log(r, APLOG_ERR, 0, ctx->host, "MTO0035",
-                "login failed: cannot seal the state cookie");
+                "login failed: cannot seal the state cookie or compute the "
+                "code challenge");
         mto_metric_inc(MTO_METRIC_LOGIN_FAILED);
         return mto_page_error(r, HTTP_INTERNAL_SERVER_ERROR,
                               "Sign-in cannot start on this server.");
     }
-    prune_state_cookies(r);
-    mto_cookie_set(r, apr_pstrcat(r->pool, MTO_STATE_COOKIE_PREFIX,
-                                  state.state, NULL),
-                   sealed, conf->state_ttl, "None");
-
-    location = apr_pstrcat(r->pool, tenant->authorization_endpoint,
-        query_param(r->pool, "response_type", "id_token",
-                    ap_strchr_c(tenant->authorization_endpoint, '?')
-                    ? "&" : "?"),
-        query_param(r->pool, "response_mode", "form_post", "&"),
-        query_param(r->pool, "scope", conf->scope, "&"),
-        query_param(r->pool, "client_id", client_id, "&"),
-        query_param(r->pool, "redirect_uri",
-                    apr_pstrcat(r->pool, ctx->origin, conf->callback_path,
-                                NULL), "&"),
-        query_param(r->pool, "state", state.state, "&"),
-        query_param(r->pool, "nonce", state.nonce, "&"),
-        NULL);
 
     mto_log(r, APLOG_DEBUG, 0, ctx->host, "MTO0031",
-            "login started, redirecting to issuer %s", tenant->issuer);
+            "login started (%s flow), redirecting to issuer %s",
+            state.code_verifier ? "code" : "implicit", tenant->issuer);
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
     apr_table_setn(r->headers_out, "Location", location);
     mto_metric_inc(MTO_METRIC_LOGIN_STARTED);

@@ -10,10 +10,16 @@
  *   GET  /<tenant>/.well-known/openid-configuration
  *   GET  /<tenant>/jwks                       public signing keys
  *   GET  /attacker/jwks                       keys no tenant publishes
+ *   POST /<tenant>/token                      token endpoint of the code
+ *                                             flow, see handleToken
  *   POST /mint                                returns a compact JWS
+ *   POST /control/code                        issues an authorization
+ *                                             code, see issueCode
  *   POST /rotate                              gives a provider a new key,
  *                                             {tenant, drop_previous}
  *   GET  /log, POST /log/clear                requests received so far
+ *   GET  /log/token                           token requests and their
+ *                                             outcome
  *   POST /control/tenant                      overrides one host's tenant
  *                                             information, see
  *                                             tenantControl
@@ -273,6 +279,14 @@ const tenantInfo = {
         hang(response);
     },
 };
+
+/* Tenants that choose their flow in the tenant information. */
+tenantInfo['pkce.tenants.test'] = Object.assign({}, tenantInfo['a.tenants.test'],
+                                                { responseType: 'code' });
+tenantInfo['implicit.tenants.test'] = Object.assign(
+    {}, tenantInfo['a.tenants.test'], { responseType: 'id_token' });
+tenantInfo['badflow.tenants.test'] = Object.assign(
+    {}, tenantInfo['a.tenants.test'], { responseType: 'token' });
 
 /* Discovery documents by issuer path segment. */
 function discovery(tenant) {
@@ -536,10 +550,211 @@ function mint(request) {
              header };
 }
 
+/*
+ * Authorization codes by value, each issued by POST /control/code for one
+ * tenant, client, redirect_uri and S256 code_challenge, and redeemable
+ * once. A code that fails any check is spent all the same.
+ */
+const codes = new Map();
+/* Token requests and their outcome, oldest first. */
+const tokenLog = [];
+/* Secrets of the confidential clients, which must send HTTP Basic
+ * credentials. Every other client is public and must send none. */
+const clientSecrets = {
+    'hub-confidential': 'Zq9 secret:with&colon+plus%25 x',
+};
+const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
+
+/*
+ * Plays the provider's authorization step and returns {code}. The request
+ * names tenant, client_id, redirect_uri, code_challenge, optionally
+ * code_challenge_method (default S256), the id_token claims, and
+ * token_response to change the token endpoint's response to this code:
+ *   status         HTTP status sent with {"error": "server_error"}
+ *   body           raw text sent as the 200 response body
+ *   omit_id_token  true leaves id_token out of the response
+ *   token_type     token_type sent in place of "Bearer"
+ */
+function issueCode(request) {
+    for (const name of ['tenant', 'client_id', 'redirect_uri',
+                        'code_challenge', 'claims']) {
+        if (request[name] === undefined) {
+            throw new Error(`missing ${name}: expected tenant, client_id, `
+                            + 'redirect_uri, code_challenge and claims');
+        }
+    }
+    if (!providers[request.tenant]) {
+        throw new Error(`unknown tenant ${request.tenant}`);
+    }
+    const code = crypto.randomBytes(24).toString('base64url');
+    codes.set(code, {
+        tenant: request.tenant,
+        clientId: request.client_id,
+        redirectUri: request.redirect_uri,
+        challenge: request.code_challenge,
+        method: request.code_challenge_method || 'S256',
+        claims: request.claims,
+        tokenResponse: request.token_response || {},
+        used: false,
+    });
+    return { code };
+}
+
+/* Decodes one application/x-www-form-urlencoded value. */
+function formDecode(text) {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+}
+
+/* Returns {user, password} from an HTTP Basic Authorization header whose
+ * parts are form-encoded (RFC 6749 section 2.3.1), or null without one. */
+function basicCredentials(request) {
+    const header = request.headers.authorization;
+    if (header === undefined) {
+        return null;
+    }
+    const match = /^Basic ([A-Za-z0-9+/=]+)$/.exec(header);
+    const decoded = match ? Buffer.from(match[1], 'base64').toString('utf8')
+        : '';
+    const colon = decoded.indexOf(':');
+    if (colon < 0) {
+        return { invalid: true };
+    }
+    try {
+        return { user: formDecode(decoded.slice(0, colon)),
+                 password: formDecode(decoded.slice(colon + 1)) };
+    }
+    catch (error) {
+        return { invalid: true };
+    }
+}
+
+/* Returns the reason the client of record fails authentication, or null. */
+function clientProblem(record, form, basic) {
+    const secret = clientSecrets[record.clientId];
+    const bodyClient = form.get('client_id');
+    if (bodyClient !== null && bodyClient !== record.clientId) {
+        return `client_id ${bodyClient} is not the client the code was `
+            + `issued to (${record.clientId})`;
+    }
+    if (secret === undefined) {
+        if (basic !== null) {
+            return 'a public client sent HTTP Basic credentials';
+        }
+        return bodyClient === null ? 'client_id missing' : null;
+    }
+    if (basic === null || basic.invalid) {
+        return 'confidential client without valid HTTP Basic credentials';
+    }
+    if (basic.user !== record.clientId || basic.password !== secret) {
+        return 'HTTP Basic credentials do not match the client';
+    }
+    return null;
+}
+
+/* Returns the reason the code_verifier fails the code's challenge, or
+ * null (RFC 7636 section 4.6, S256 only). */
+function verifierProblem(record, verifier) {
+    if (verifier === null) {
+        return 'code_verifier missing';
+    }
+    if (!VERIFIER.test(verifier)) {
+        return 'code_verifier is not 43 to 128 unreserved characters';
+    }
+    if (record.method !== 'S256') {
+        return `code_challenge_method ${record.method} is not supported`;
+    }
+    const computed = crypto.createHash('sha256').update(verifier)
+        .digest('base64url');
+    return computed === record.challenge ? null
+        : 'code_verifier does not match the code_challenge';
+}
+
+/* Returns the reason a token request fails, or null. Spends the code. */
+function tokenProblem(tenant, form, basic) {
+    for (const name of ['grant_type', 'code', 'redirect_uri',
+                        'code_verifier', 'client_id']) {
+        if (form.getAll(name).length > 1) {
+            return `parameter ${name} appears more than once`;
+        }
+    }
+    if (form.get('grant_type') !== 'authorization_code') {
+        return 'grant_type is not authorization_code';
+    }
+    const record = codes.get(form.get('code'));
+    if (record === undefined || record.tenant !== tenant) {
+        return 'unknown code';
+    }
+    if (record.used) {
+        return 'code already used';
+    }
+    record.used = true;
+    if (form.get('redirect_uri') !== record.redirectUri) {
+        return 'redirect_uri differs from the authorization request';
+    }
+    return clientProblem(record, form, basic)
+        || verifierProblem(record, form.get('code_verifier'));
+}
+
+/* Sends the token response of a redeemed code, with the changes in the
+ * code's token_response. */
+function sendTokenResponse(response, tenant, record) {
+    const change = record.tokenResponse;
+    if (change.status) {
+        sendJson(response, change.status, { error: 'server_error' });
+        return;
+    }
+    if (change.body !== undefined) {
+        send(response, 200, change.body, 'application/json');
+        return;
+    }
+    const result = {
+        access_token: crypto.randomBytes(24).toString('base64url'),
+        token_type: change.token_type || 'Bearer',
+        expires_in: 300,
+    };
+    if (!change.omit_id_token) {
+        result.id_token = mint({ tenant, claims: record.claims }).token;
+    }
+    sendJson(response, 200, result);
+}
+
+/*
+ * Token endpoint (RFC 6749 section 4.1.3 with RFC 7636 section 4.5).
+ * Logs each request with its outcome to tokenLog, and rejects a request
+ * with 400 invalid_grant, or 401 invalid_client when the client fails
+ * authentication.
+ */
+async function handleToken(tenant, request, response) {
+    const form = new URLSearchParams((await readBody(request))
+        .toString('utf8'));
+    const basic = basicCredentials(request);
+    const entry = {
+        tenant,
+        client_id: form.get('client_id'),
+        basic_user: basic && !basic.invalid ? basic.user : null,
+        redirect_uri: form.get('redirect_uri'),
+        verifier_length: (form.get('code_verifier') || '').length,
+    };
+    const problem = tokenProblem(tenant, form, basic);
+    entry.result = problem === null ? 'issued' : 'rejected';
+    entry.reason = problem;
+    tokenLog.push(entry);
+    if (problem !== null) {
+        const client = /client|Basic/.test(problem);
+        sendJson(response, client ? 401 : 400, {
+            error: client ? 'invalid_client' : 'invalid_grant',
+            error_description: problem,
+        });
+        return;
+    }
+    sendTokenResponse(response, tenant, codes.get(form.get('code')));
+}
+
 async function handleForge(request, response) {
     const url = new URL(request.url, base);
     const path = url.pathname;
     const isControl = path === '/log' || path === '/log/clear'
+        || path === '/log/token'
         || path.startsWith('/control/')
         || path === '/mint' || path === '/rotate';
     if (!isControl) {
@@ -552,8 +767,13 @@ async function handleForge(request, response) {
         sendJson(response, 200, requestLog);
         return;
     }
+    if (request.method === 'GET' && path === '/log/token') {
+        sendJson(response, 200, tokenLog);
+        return;
+    }
     if (request.method === 'POST' && path === '/log/clear') {
         requestLog.length = 0;
+        tokenLog.length = 0;
         sendJson(response, 200, { cleared: true });
         return;
     }
@@ -582,6 +802,24 @@ async function handleForge(request, response) {
             return;
         }
         sendJson(response, 200, result);
+        return;
+    }
+    if (request.method === 'POST' && path === '/control/code') {
+        const body = await readBody(request);
+        let result;
+        try {
+            result = issueCode(JSON.parse(body.toString('utf8')));
+        }
+        catch (error) {
+            sendJson(response, 400, { error: error.message });
+            return;
+        }
+        sendJson(response, 200, result);
+        return;
+    }
+    const tokenMatch = /^\/([a-z]+)\/token$/.exec(path);
+    if (request.method === 'POST' && tokenMatch && providers[tokenMatch[1]]) {
+        await handleToken(tokenMatch[1], request, response);
         return;
     }
     if (request.method === 'POST' && path === '/control/tenant') {

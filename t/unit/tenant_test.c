@@ -415,6 +415,7 @@ START_TEST(info_full_document)
     const char *json =
         "{\"issuerUrl\": \"https://acme.okta.com\","
         " \"clientId\": \"0oa1b2c3\","
+        " \"responseType\": \"code\","
         " \"links\": ["
         "  {\"relation\": \"authorization_endpoint\","
         "   \"href\": \"https://acme.okta.com/oauth2/v1/authorize\"},"
@@ -433,6 +434,7 @@ START_TEST(info_full_document)
     ck_assert_str_eq(tenant.host, "acme.example.com");
     ck_assert_str_eq(tenant.issuer, "https://acme.okta.com");
     ck_assert_str_eq(tenant.client_id, "0oa1b2c3");
+    ck_assert_str_eq(tenant.response_type, "code");
     ck_assert_str_eq(tenant.authorization_endpoint,
                      "https://acme.okta.com/oauth2/v1/authorize");
     ck_assert_str_eq(tenant.token_endpoint,
@@ -455,11 +457,24 @@ START_TEST(info_minimal_document)
     ck_assert_str_eq(tenant.host, "acme.example.com");
     ck_assert_str_eq(tenant.issuer, "https://acme.okta.com");
     ck_assert_ptr_null(tenant.client_id);
+    ck_assert_ptr_null(tenant.response_type);
     ck_assert_ptr_null(tenant.authorization_endpoint);
     ck_assert_ptr_null(tenant.token_endpoint);
     ck_assert_ptr_null(tenant.jwks_uri);
     ck_assert_ptr_null(tenant.end_session_endpoint);
     ck_assert_int_eq(mto_tenant_complete(&tenant), 0);
+}
+END_TEST
+
+START_TEST(info_response_type_id_token)
+{
+    mto_tenant_t tenant;
+    mto_error_t err;
+
+    ck_assert_int_eq(parse_info("{\"issuerUrl\":\"https://acme.okta.com\","
+                                "\"responseType\":\"id_token\"}",
+                                &tenant, &err), APR_SUCCESS);
+    ck_assert_str_eq(tenant.response_type, "id_token");
 }
 END_TEST
 
@@ -518,6 +533,14 @@ static const struct {
     { "{" ISSUER ",\"clientId\":\"a\\nb\"}", "\"clientId\"" },
     { "{" ISSUER ",\"clientId\":\"caf\\u00e9\"}", "\"clientId\"" },
     { "{" ISSUER ",\"clientId\":\"a\\u0000b\"}", "not valid JSON" },
+    { "{" ISSUER ",\"responseType\":\"token\"}", "\"responseType\"" },
+    { "{" ISSUER ",\"responseType\":\"code id_token\"}",
+      "\"responseType\"" },
+    { "{" ISSUER ",\"responseType\":\"CODE\"}", "\"responseType\"" },
+    { "{" ISSUER ",\"responseType\":\"\"}", "\"responseType\"" },
+    { "{" ISSUER ",\"responseType\":null}", "\"responseType\"" },
+    { "{" ISSUER ",\"responseType\":[\"code\"]}", "\"responseType\"" },
+    { "{" ISSUER ",\"responseType\":\"code\\u0000\"}", "not valid JSON" },
     { "{" ISSUER ",\"links\":{}}", "\"links\" is not an array" },
     { "{" ISSUER ",\"links\":[\"jwks_uri\"]}", "item 0" },
     { "{" ISSUER ",\"links\":[{\"relation\":\"jwks_uri\"}]}",
@@ -743,6 +766,7 @@ START_TEST(record_round_trip_full)
     tenant.jwks_uri = "https://acme.okta.com/keys";
     tenant.end_session_endpoint = "https://acme.okta.com/logout";
     tenant.client_id = "0oa1b2c3";
+    tenant.response_type = "code";
     tenant.signing_algs = apr_array_make(pool, 2, sizeof(const char *));
     APR_ARRAY_PUSH(tenant.signing_algs, const char *) = "RS256";
     APR_ARRAY_PUSH(tenant.signing_algs, const char *) = "PS256";
@@ -760,6 +784,7 @@ START_TEST(record_round_trip_full)
     ck_assert_str_eq(decoded.end_session_endpoint,
                      tenant.end_session_endpoint);
     ck_assert_str_eq(decoded.client_id, tenant.client_id);
+    ck_assert_str_eq(decoded.response_type, "code");
     ck_assert_int_eq(decoded.signing_algs->nelts, 2);
     ck_assert_str_eq(APR_ARRAY_IDX(decoded.signing_algs, 0, const char *),
                      "RS256");
@@ -790,6 +815,7 @@ START_TEST(record_round_trip_minimal)
     ck_assert_ptr_null(decoded.token_endpoint);
     ck_assert_ptr_null(decoded.end_session_endpoint);
     ck_assert_ptr_null(decoded.client_id);
+    ck_assert_ptr_null(decoded.response_type);
     ck_assert_ptr_null(decoded.signing_algs);
 }
 END_TEST
@@ -821,6 +847,10 @@ static const struct {
       "\"client_id\":[\"x\"]}", "\"client_id\"" },
     { "{" RECORD_BASE ",\"jwks_uri\":\"https://acme.okta.com/k\","
       "\"token_endpoint\":false}", "\"token_endpoint\"" },
+    { "{" RECORD_BASE ",\"jwks_uri\":\"https://acme.okta.com/k\","
+      "\"response_type\":\"token\"}", "\"response_type\"" },
+    { "{" RECORD_BASE ",\"jwks_uri\":\"https://acme.okta.com/k\","
+      "\"response_type\":1}", "\"response_type\"" },
     { "{" RECORD_BASE ",\"jwks_uri\":\"https://acme.okta.com/k\","
       "\"signing_algs\":[1]}", "\"signing_algs\"" },
     { "{" RECORD_BASE ",\"jwks_uri\":\"https://acme.okta.com/k\","
@@ -881,6 +911,7 @@ static Suite *tenant_suite(void)
     tc = make_case("documents");
     tcase_add_test(tc, info_full_document);
     tcase_add_test(tc, info_minimal_document);
+    tcase_add_test(tc, info_response_type_id_token);
     tcase_add_test(tc, info_client_id_limit);
     tcase_add_loop_test(tc, info_invalid_document, 0, COUNT(invalid_infos));
     tcase_add_test(tc, info_error_clips_value);
