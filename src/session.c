@@ -25,6 +25,7 @@
 #include "mto_cache.h"
 #include "mto_metrics.h"
 #include "mto_request.h"
+#include "mto_sessionmemo.h"
 
 /* Longest session cookie value opened, in bytes. */
 #define SESSION_COOKIE_MAX 4096
@@ -58,6 +59,8 @@ static struct {
 void mto_session_child_init(apr_pool_t *pchild, server_rec *s)
 {
     apr_status_t rv;
+
+    mto_session_memo_child_init(pchild, s);
 
     rv = apr_thread_mutex_create(&gone_memo.mutex, APR_THREAD_MUTEX_DEFAULT,
                                  pchild);
@@ -233,9 +236,18 @@ static mto_session_t *session_check(request_rec *r, const mto_config_t *conf,
             return NULL;
         }
     }
-    session = session_open(r, conf, ctx, sealed, &key_index);
+    session = mto_session_memo_get(r->pool, conf, ctx->host, sealed);
     if (session == NULL) {
-        return NULL;
+        session = session_open(r, conf, ctx, sealed, &key_index);
+        if (session == NULL) {
+            return NULL;
+        }
+
+        /* A record under the previous key is sealed again below, so only
+         * records under the current key are remembered. */
+        if (key_index == 0) {
+            mto_session_memo_put(conf, ctx->host, sealed, session);
+        }
     }
     if (conf->session_store == MTO_SESSION_STORE_CACHE
         && !mto_equal_consttime(session->id, cookie)) {
