@@ -95,6 +95,17 @@ apr_status_t mto_tenant_parse_discovery(apr_pool_t *pool, const char *json,
                                         mto_tenant_t *tenant,
                                         mto_error_t *err);
 
+/*
+ * Returns the id_token algorithms accepted for tenant: those in allowed
+ * (the configured list) that the provider also advertises in
+ * id_token_signing_alg_values_supported, in the order of allowed, or
+ * allowed itself when the provider advertises nothing. The result may be
+ * empty, and then no token of that tenant is accepted.
+ */
+apr_array_header_t *mto_tenant_algorithms(apr_pool_t *pool,
+                                          apr_array_header_t *allowed,
+                                          const mto_tenant_t *tenant);
+
 /* Returns 1 when tenant has every endpoint a login needs, else 0. */
 int mto_tenant_complete(const mto_tenant_t *tenant);
 

@@ -245,7 +245,7 @@ static int verify_token(request_rec *r, const mto_config_t *conf,
     expect.client_id = tenant->client_id ? tenant->client_id
                                          : conf->client_id;
     expect.nonce = state->nonce;
-    expect.algs = conf->algorithms;
+    expect.algs = mto_tenant_algorithms(r->pool, conf->algorithms, tenant);
     expect.now = apr_time_now();
     expect.skew = apr_time_from_sec(conf->clock_skew);
     expect.iat_max_age = apr_time_from_sec(conf->iat_max_age);

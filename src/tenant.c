@@ -848,6 +848,32 @@ apr_status_t mto_tenant_parse_discovery(apr_pool_t *pool, const char *json,
     return APR_SUCCESS;
 }
 
+apr_array_header_t *mto_tenant_algorithms(apr_pool_t *pool,
+                                          apr_array_header_t *allowed,
+                                          const mto_tenant_t *tenant)
+{
+    apr_array_header_t *result;
+    int i;
+    int j;
+
+    if (tenant->signing_algs == NULL) {
+        return allowed;
+    }
+    result = apr_array_make(pool, allowed->nelts, sizeof(const char *));
+    for (i = 0; i < allowed->nelts; i++) {
+        const char *alg = APR_ARRAY_IDX(allowed, i, const char *);
+
+        for (j = 0; j < tenant->signing_algs->nelts; j++) {
+            if (strcmp(alg, APR_ARRAY_IDX(tenant->signing_algs, j,
+                                          const char *)) == 0) {
+                APR_ARRAY_PUSH(result, const char *) = alg;
+                break;
+            }
+        }
+    }
+    return result;
+}
+
 int mto_tenant_complete(const mto_tenant_t *tenant)
 {
     return tenant->issuer != NULL && tenant->authorization_endpoint != NULL

@@ -300,6 +300,17 @@ for my $entry (@accepted) {
                    "$label: no kid", 'alice@partial.tenants.test');
 }
 
+# The algorithms accepted for a tenant are the configured ones that its
+# provider also advertises in discovery: tenant advertised signs with
+# RS256 but advertises only ES256, so its RS256 tokens are rejected.
+{
+    my $label = 'alg not advertised by the provider';
+    my $mark = error_log_mark();
+    check_rejected(run_case({ tenant => 'advertised' }), $label, 403,
+                   qr/alg 'RS256' is not one of the allowed algorithms 'ES256'/,
+                   $mark);
+}
+
 # jku, x5u, x5c and jwk never name the verification key and never cause a
 # fetch: a token of the provider's key with all four is accepted, and one
 # signed by the key of the certificate in x5c is rejected.

@@ -101,6 +101,8 @@ const providers = {
     rotating: makeSigner('rotating-rsa-1', 'RSA', 'RS256'),
     keyrules: makeSigner('keyrules-rsa-1', 'RSA', 'RS256'),
     partial: makeSigner('partial-rsa-1', 'RSA', 'RS256'),
+    /* Signs with RS256 but advertises only ES256 in discovery. */
+    advertised: makeSigner('advertised-rsa-1', 'RSA', 'RS256'),
 };
 /* A second published RSA key of tenant multikey. */
 const multikeySecond = makeSigner('multikey-rsa-2', 'RSA', 'RS256');
@@ -234,6 +236,11 @@ const tenantInfo = {
     'rotating.tenants.test': keySelectionTenant('rotating'),
     'keyrules.tenants.test': keySelectionTenant('keyrules'),
     'partial.tenants.test': keySelectionTenant('partial'),
+    /* No jwks_uri, so the module reads discovery and its algorithms. */
+    'advertised.tenants.test': {
+        issuerUrl: `${base}/advertised`,
+        links: [link('authorization_endpoint', '/advertised/authorize')],
+    },
     /* Resolved only through the vhost whose info URL is a closed port. */
     'closed.tenants.test': {
         issuerUrl: `${base}/a`,
@@ -299,7 +306,8 @@ function discovery(tenant) {
         jwks_uri: `${base}/${tenant}/jwks`,
         response_types_supported: ['id_token', 'code'],
         subject_types_supported: ['public'],
-        id_token_signing_alg_values_supported: [signer.alg],
+        id_token_signing_alg_values_supported:
+            tenant === 'advertised' ? ['ES256'] : [signer.alg],
     };
 }
 

@@ -3,6 +3,7 @@
  * patterns, issuer patterns, URL templates, the tenant information and
  * discovery documents, and the cached tenant record.
  */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -749,6 +750,44 @@ START_TEST(tenant_completeness)
 }
 END_TEST
 
+/* Builds an array of const char * from a NULL-terminated list. */
+static apr_array_header_t *string_array(const char *first, ...)
+{
+    apr_array_header_t *array = apr_array_make(pool, 4, sizeof(char *));
+    const char *item;
+    va_list ap;
+
+    va_start(ap, first);
+    for (item = first; item != NULL; item = va_arg(ap, const char *)) {
+        APR_ARRAY_PUSH(array, const char *) = item;
+    }
+    va_end(ap);
+    return array;
+}
+
+static const char *joined(const apr_array_header_t *array)
+{
+    return apr_array_pstrcat(pool, array, ' ');
+}
+
+START_TEST(algorithms_advertised)
+{
+    apr_array_header_t *allowed = string_array("RS256", "PS256", "ES256",
+                                               NULL);
+    mto_tenant_t tenant;
+
+    memset(&tenant, 0, sizeof(tenant));
+    ck_assert_str_eq(joined(mto_tenant_algorithms(pool, allowed, &tenant)),
+                     "RS256 PS256 ES256");
+    tenant.signing_algs = string_array("ES256", "RS256", "HS256", NULL);
+    ck_assert_str_eq(joined(mto_tenant_algorithms(pool, allowed, &tenant)),
+                     "RS256 ES256");
+    tenant.signing_algs = string_array("ES384", NULL);
+    ck_assert_int_eq(mto_tenant_algorithms(pool, allowed, &tenant)->nelts,
+                     0);
+}
+END_TEST
+
 /* Cached tenant record */
 
 START_TEST(record_round_trip_full)
@@ -921,6 +960,7 @@ static Suite *tenant_suite(void)
                         COUNT(invalid_discoveries));
     tcase_add_test(tc, discovery_failure_keeps_tenant);
     tcase_add_test(tc, tenant_completeness);
+    tcase_add_test(tc, algorithms_advertised);
     suite_add_tcase(s, tc);
 
     tc = make_case("record");

@@ -273,7 +273,8 @@ sub issuer {
 my %client_ids = (a => 'client-a', b => 'hub-default', c => 'hub-default',
                   d => 'hub-default', single => 'hub-default',
                   multikey => 'hub-default', rotating => 'hub-default',
-                  keyrules => 'hub-default', partial => 'hub-default');
+                  keyrules => 'hub-default', partial => 'hub-default',
+                  advertised => 'hub-default');
 
 sub client_id {
     my $tenant = shift;
