@@ -1,0 +1,577 @@
+"""Write the benchmark's results page from the raw files of one bench/run.
+
+Usage: report.py RUN_DIR OUTPUT_FILE
+
+RUN_DIR contains meta.tsv, results.tsv, rss.tsv and speed.txt, plus
+cold.tsv and instructions.tsv when those were measured. Only the standard
+library is used.
+"""
+
+import csv
+import re
+import statistics
+import sys
+from pathlib import Path
+
+# Signed-in requests/s must reach this share of bare httpd's in one run.
+TARGET_RATIO = 0.97
+
+CONFIGS = [
+    ("bare", "1", "bare httpd, no authentication"),
+    ("mto", "2", "mod_multitenant_oidc, session in a sealed cookie"),
+    ("mto-miss", "2m", "as 2, a different session on every request"),
+    ("mto-shm", "3", "mod_multitenant_oidc, server-side session in shmcb"),
+    ("oidc-cookie", "4a", "mod_auth_openidc, client-cookie session"),
+    ("oidc-shm", "4b", "mod_auth_openidc, server-cache session in shm"),
+]
+
+RATIOS = [
+    ("2/1", "mto", "bare"),
+    ("2m/1", "mto-miss", "bare"),
+    ("2/4a", "mto", "oidc-cookie"),
+    ("2/4b", "mto", "oidc-shm"),
+    ("3/1", "mto-shm", "bare"),
+]
+
+SCHEMES = [("http", "HTTP"), ("https", "HTTPS")]
+
+# Put before a reading carried over from the page of an earlier run.
+EARLIER_RUN_NOTE = ("*Written for an earlier run: check it against the "
+                    "figures above.*\n\n")
+
+READING_PLACEHOLDER = (
+    "Not yet written for this run. Compare the ratios above with the "
+    "targets, and say what limits them."
+)
+
+
+def read_tsv(path):
+    if not path.exists():
+        return []
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
+def read_meta(path):
+    meta = {}
+    for line in path.read_text().splitlines():
+        key, _, value = line.partition("\t")
+        meta[key] = value
+    return meta
+
+
+def index_results(rows):
+    """Map (round, scheme, config) to the row, for the numbered rounds."""
+    table = {}
+    for row in rows:
+        if row["round"].isdigit():
+            table[(row["round"], row["scheme"], row["config"])] = row
+    return table
+
+
+def config_rows(results, scheme, config):
+    return [row for (_, s, c), row in sorted(results.items())
+            if s == scheme and c == config]
+
+
+def ratios_per_round(results, scheme, numerator, denominator):
+    values = []
+    for (rnd, s, c), row in sorted(results.items()):
+        if s != scheme or c != numerator:
+            continue
+        other = results.get((rnd, scheme, denominator))
+        if other is not None and float(other["rps"]) > 0:
+            values.append(float(row["rps"]) / float(other["rps"]))
+    return values
+
+
+def format_spread(values, digits):
+    if not values:
+        return "n/a"
+    mean = statistics.mean(values)
+    if len(values) == 1:
+        return f"{mean:.{digits}f}"
+    return (f"{mean:.{digits}f} ({min(values):.{digits}f} to "
+            f"{max(values):.{digits}f})")
+
+
+def results_table(results, meta, scheme):
+    lines = [
+        "| # | configuration | requests/s, mean (range) | p50 ms | p99 ms |"
+        " Cookie header bytes |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for config, number, label in CONFIGS:
+        state = meta.get(f"state:{config}", "not run")
+        rows = config_rows(results, scheme, config)
+        if state != "ready" or not rows:
+            lines.append(f"| {number} | {label} | {state} | | | |")
+            continue
+        rps = [float(row["rps"]) for row in rows]
+        p50 = statistics.median(float(row["p50_ms"]) for row in rows)
+        p99 = statistics.median(float(row["p99_ms"]) for row in rows)
+        cookie = meta.get(f"cookie_bytes:{config}", "0")
+        lines.append(f"| {number} | {label} | {format_spread(rps, 0)} | "
+                     f"{p50:.2f} | {p99:.2f} | {cookie} |")
+    return lines
+
+
+def ratio_table(results):
+    lines = ["| ratio of requests/s | HTTP | HTTPS |", "| --- | --- | --- |"]
+    for name, numerator, denominator in RATIOS:
+        cells = []
+        for scheme, _ in SCHEMES:
+            values = ratios_per_round(results, scheme, numerator,
+                                      denominator)
+            cells.append(format_spread(values, 3))
+        if all(cell == "n/a" for cell in cells):
+            cells = ["not measured", "not measured"]
+        lines.append(f"| {name} | {cells[0]} | {cells[1]} |")
+    return lines
+
+
+def target_lines(results):
+    lines = []
+    for scheme, title in SCHEMES:
+        values = ratios_per_round(results, scheme, "mto", "bare")
+        if not values:
+            lines.append(f"- {title}: not measured.")
+            continue
+        mean = statistics.mean(values)
+        verdict = "met" if mean >= TARGET_RATIO else "not met"
+        lines.append(f"- {title}: 2/1 = {mean:.3f} over {len(values)} "
+                     f"round(s), lowest {min(values):.3f}: **{verdict}**.")
+    return lines
+
+
+def rounds_memory_lines(by_key):
+    lines = ["| # | configuration | RSS after the warm-up, KiB | "
+             "RSS after the rounds, KiB | requests in between |",
+             "| --- | --- | --- | --- | --- |"]
+    for config, number, label in CONFIGS:
+        start = by_key.get((config, "start"))
+        end = by_key.get((config, "end"))
+        if start is None or end is None:
+            continue
+        served = int(end["requests"]) - int(start["requests"])
+        lines.append(f"| {number} | {label} | {int(start['rss_kib']):,} | "
+                     f"{int(end['rss_kib']):,} | {served:,} |")
+    return lines
+
+
+def long_run_lines(by_key, parts):
+    """Return the RSS after each part of the long run, per configuration.
+
+    Growth is counted from the end of the first part, after which the
+    allocators of the threads that take work have mostly grown.
+    """
+    if parts < 2:
+        return ["No long run was made."]
+    header = " | ".join(f"after part {part}" for part in range(1, parts + 1))
+    lines = [f"| # | RSS, KiB: before | {header} | growth after part 1 |"
+             " requests after part 1 | growth per request |",
+             "| --- " * (parts + 6) + "|"]
+    for config, number, _ in CONFIGS:
+        readings = [by_key.get((config, f"long-{part}"))
+                    for part in range(parts + 1)]
+        if any(reading is None for reading in readings):
+            continue
+        rss = [int(reading["rss_kib"]) for reading in readings]
+        served = (int(readings[-1]["requests"])
+                  - int(readings[1]["requests"]))
+        growth = rss[-1] - rss[1]
+        per_request = growth * 1024 / served if served else 0.0
+        cells = " | ".join(f"{value:,}" for value in rss)
+        lines.append(f"| {number} | {cells} | {growth:+,} KiB | "
+                     f"{served:,} | {per_request:+.2f} bytes |")
+    return lines
+
+
+def cold_lines(cold_rows):
+    if not cold_rows:
+        return ["Not measured: the provider or the module did not run."]
+    lines = ["| tenant host | first request, ms | second request, ms |"
+             " status |", "| --- | --- | --- | --- |"]
+    hosts = {}
+    for row in cold_rows:
+        hosts.setdefault(row["host"], {})[row["phase"]] = row
+    cold_ms = []
+    warm_ms = []
+    for host, phases in hosts.items():
+        cold = phases.get("cold")
+        warm = phases.get("warm")
+        if cold is None or warm is None:
+            continue
+        cold_ms.append(float(cold["seconds"]) * 1000)
+        warm_ms.append(float(warm["seconds"]) * 1000)
+        status = cold["status"]
+        if warm["status"] != status:
+            status += f", then {warm['status']}"
+        lines.append(f"| {host} | {cold_ms[-1]:.1f} | {warm_ms[-1]:.1f} | "
+                     f"{status} |")
+    if cold_ms:
+        lines.append("")
+        lines.append(f"Median: {statistics.median(cold_ms):.1f} ms for the "
+                     f"first request, {statistics.median(warm_ms):.1f} ms "
+                     "for the second.")
+    return lines
+
+
+def speed_lines(speed_text, cores):
+    rsa = re.search(r"^rsa 2048 bits\s+\S+\s+\S+\s+\S+\s+(\S+)", speed_text,
+                    re.MULTILINE)
+    ecdsa = re.search(r"256 bits ecdsa \(nistp256\)\s+\S+\s+\S+\s+\S+\s+"
+                      r"(\S+)", speed_text)
+    if rsa is None or ecdsa is None:
+        return ["`openssl speed` gave no verify rates."]
+    lines = ["| id_token algorithm | verify/s on one core | "
+             f"ceiling on {cores} cores |", "| --- | --- | --- |"]
+    for name, match in (("RS256 (RSA-2048)", rsa),
+                        ("ES256 (ECDSA P-256)", ecdsa)):
+        rate = float(match.group(1))
+        lines.append(f"| {name} | {rate:,.0f} | {rate * cores:,.0f} |")
+    return lines
+
+
+# Library functions shown with the module's own functions in the
+# inclusive profile: those the module calls, and EVP_CIPHER_fetch, which
+# EVP_DecryptInit_ex runs on every call with a cipher from
+# EVP_aes_256_gcm() in OpenSSL 3.
+LIBRARY_FUNCTIONS = {
+    "json_loadb", "json_delete", "EVP_DecryptInit_ex", "EVP_DecryptUpdate",
+    "EVP_DecryptFinal_ex", "EVP_CIPHER_CTX_new", "EVP_CIPHER_CTX_free",
+    "EVP_CIPHER_CTX_ctrl", "EVP_CIPHER_fetch", "apr_table_do",
+}
+
+PROFILE_LINE = re.compile(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+(\S+?):(\S+)"
+                          r"(?:\s+\[(.*)\])?\s*$")
+
+
+def read_profile(path):
+    """Return (count, function, is_module) for each line of an annotation.
+
+    Function names only, never file paths, because those name the machine
+    the profile was taken on. A function without a symbol is named by its
+    address and its library's file name.
+    """
+    if not path.exists():
+        return []
+    entries = []
+    for line in path.read_text().splitlines():
+        match = PROFILE_LINE.match(line)
+        if match is None or match.group(3) == "TOTALS":
+            continue
+        count = int(match.group(1).replace(",", ""))
+        location = f"{match.group(2)} {match.group(4) or ''}"
+        is_module = ("mod_multitenant_oidc" in location
+                     or "/src/" in location)
+        function = match.group(3)
+        if function.startswith("0x") and match.group(4):
+            library = match.group(4).rsplit("/", 1)[-1]
+            function = f"{function} in {library}"
+        entries.append((count, function, is_module))
+    return entries
+
+
+def instruction_lines(run, rows):
+    if not rows:
+        return ["Not measured (valgrind missing or `--no-callgrind`)."]
+    per_request = {}
+    for row in rows:
+        per_request[(row["config"], row["scheme"])] = (
+            int(row["instructions"]) / int(row["requests"]))
+    lines = ["| configuration | HTTP | HTTPS |", "| --- | --- | --- |"]
+    for config, number, label in CONFIGS:
+        cells = [per_request.get((config, scheme)) for scheme, _ in SCHEMES]
+        if all(cell is None for cell in cells):
+            continue
+        lines.append(f"| {number}. {label} | " + " | ".join(
+            "n/a" if cell is None else f"{cell:,.0f}" for cell in cells)
+            + " |")
+    for config, number in (("mto", "2"), ("mto-miss", "2m"),
+                           ("mto-shm", "3")):
+        cells = []
+        for scheme, _ in SCHEMES:
+            bare = per_request.get(("bare", scheme))
+            module = per_request.get((config, scheme))
+            cells.append("n/a" if not bare or not module
+                         else f"{bare / module:.3f}")
+        if cells != ["n/a", "n/a"]:
+            lines.append(f"| ratio 1/{number} (instructions of 1 / of "
+                         f"{number}) | {cells[0]} | {cells[1]} |")
+
+    for config, number in (("mto", "2"), ("mto-miss", "2m")):
+        lines += profile_tables(run, rows, config, number)
+    return lines
+
+
+def profile_tables(run, rows, config, number):
+    """Return the costliest functions of one configuration over HTTP."""
+    row = next((row for row in rows
+                if row["config"] == config and row["scheme"] == "http"), None)
+    if row is None or not int(row["requests"]):
+        return []
+    requests = int(row["requests"])
+    total = int(row["instructions"])
+
+    lines = ["", f"Costliest functions of configuration {number} over "
+             "HTTP, inclusive (with their callees): the module's functions "
+             "and the jansson, OpenSSL and APR functions they reach:", "",
+             "| function | instructions per request | share of all |",
+             "| --- | --- | --- |"]
+    best = {}
+    for count, function, is_module in read_profile(
+            run / "callgrind" / f"{config}-http-inclusive.txt"):
+        if is_module or function in LIBRARY_FUNCTIONS:
+            best[function] = max(count, best.get(function, 0))
+    ranked = sorted(best.items(), key=lambda item: item[1], reverse=True)
+    for function, count in ranked[:20]:
+        lines.append(f"| `{function}` | {count / requests:,.0f} | "
+                     f"{count / total:.1%} |")
+
+    lines += ["", f"Costliest functions of configuration {number} over "
+              "HTTP, exclusive (their own instructions only):", "",
+              "| function | instructions per request | share of all |",
+              "| --- | --- | --- |"]
+    exclusive = {}
+    for count, function, _ in read_profile(
+            run / "callgrind" / f"{config}-http-exclusive.txt"):
+        exclusive[function] = exclusive.get(function, 0) + count
+    ranked = sorted(exclusive.items(), key=lambda item: item[1], reverse=True)
+    for function, count in ranked[:12]:
+        lines.append(f"| `{function}` | {count / requests:,.0f} | "
+                     f"{count / total:.1%} |")
+    return lines
+
+
+def existing_reading(path):
+    """Return the hand-written reading of the page at path, if any."""
+    if not path.exists():
+        return None
+    match = re.search(r"<!-- reading -->\n(.*?)\n<!-- /reading -->",
+                      path.read_text(), re.DOTALL)
+    return match.group(1) if match else None
+
+
+def intro_section(meta):
+    return [
+        "# Benchmark: cost per signed-in request",
+        "",
+        "`bench/run` measures the requests per second and latency of a "
+        "signed-in request through mod_multitenant_oidc next to bare httpd "
+        "and next to mod_auth_openidc, side by side in one run on one "
+        "machine. Rerun it with `sudo bench/run` on Debian 12. It rewrites "
+        "everything on this page above the reading.",
+        "",
+        "## Machine and versions",
+        "",
+        "| | |",
+        "| --- | --- |",
+        f"| date | {meta['date']} |",
+        f"| cores (nproc) | {meta['cores']} |",
+        f"| load average (1, 5, 15 min) at start and end | "
+        f"{meta.get('load_start', '?')}; {meta.get('load_end', '?')} |",
+        f"| CPU | {meta['cpu']} |",
+        f"| httpd | {meta['httpd']}, event MPM (2 children of 32 threads) |",
+        f"| mod_multitenant_oidc | {meta['module']} (git describe), "
+        f"build {meta.get('module_sha256', '?')} (SHA-256 prefix) |",
+        f"| mod_auth_openidc | {meta['mod_auth_openidc']} (Debian) |",
+        f"| OpenSSL | {meta['openssl']} |",
+        f"| wrk | {meta['wrk']} |",
+        f"| oidc-provider (for the logins) | {meta['oidc-provider']} |",
+        "",
+    ]
+
+
+def method_section(meta, all_results):
+    socket_errors = sum(int(row["socket_errors"]) for row in all_results)
+    requests = sum(int(row["requests"]) for row in all_results)
+    return [
+        "## Method",
+        "",
+        "- Every configuration is its own httpd instance (Debian's "
+        "`/usr/sbin/apache2`, event MPM, two children of 32 threads, no child "
+        "started or stopped during the run) on loopback. All serve the same "
+        f"{meta['file_bytes']}-byte static file `/private/hello.txt` from one "
+        "document root, so the upstream cost is identical and nothing is "
+        "proxied. Each writes a one-line access log (`%>s %u`).",
+        f"- Load: wrk, {meta['threads']} threads, {meta['connections']} "
+        f"keep-alive connections, {meta['duration']} s per run, with "
+        "`--latency` for p50 and p99 and the session cookie sent with "
+        "`wrk -H`. HTTPS is TLS 1.3 only, with an ECDSA P-256 certificate. "
+        "`MaxKeepAliveRequests 0` keeps handshakes out of the figures.",
+        f"- {meta['rounds']} rounds. Each round runs every configuration "
+        "over HTTP and over HTTPS, in reverse order on even rounds. After "
+        "each run the script checks that wrk saw no error status and that "
+        "every access log line shows status 200 and the signed-in user, so "
+        "every figure is of the signed-in path, never of a redirect. It "
+        "accepts at most one socket error per thousand requests (a "
+        f"connection reset as wrk stops). There were {socket_errors} in "
+        f"{requests} requests.",
+        "- Sessions for configurations 2 and 2m: cookies printed by "
+        "`bench/mint-session`, which seals session records with the "
+        "module's own code (src/record.c, src/crypto.c), the same sealing "
+        "the module does after a real callback. Check against a real login "
+        f"through the module: {meta['mint_check']}.",
+        "- Configuration 2 sends one session cookie with every request, so "
+        "after the first request each httpd child finds that session in "
+        "the module's per-process memo of opened sessions: the best case, "
+        "a browser coming back. Configuration 2m runs the same httpd "
+        f"configuration but sends the next of {meta.get('miss_cookies', '?')} "
+        "sessions with each request (`bench/rotate-cookies.lua`), so every "
+        "request opens and decodes its cookie: the worst case. wrk runs a "
+        "Lua function per request there, which takes some of the shared "
+        "cores, so 2m's ratio understates the module a little. The "
+        "instruction counts below do not have that bias.",
+        "- Sessions for configuration 4: one real login through "
+        "mod_auth_openidc (authorization code flow with PKCE) at an "
+        "oidc-provider instance started by the script, driven with curl. "
+        "wrk then reuses the session cookies. mod_auth_openidc is set up "
+        "to do the same job per request as this module: set the user and "
+        "one request header (`OIDCPassClaimsAs none`).",
+        f"- The machine has {meta['cores']} cores, shared by wrk and httpd, "
+        "and other programs may run beside the benchmark. Compare ratios "
+        "from one run only, never absolute figures across runs. Each ratio "
+        "is the mean of the per-round ratios, with their range.",
+        "",
+    ]
+
+
+def results_section(meta, results):
+    lines = []
+    for scheme, title in SCHEMES:
+        lines += [f"## Results over {title}", ""]
+        lines += results_table(results, meta, scheme)
+        lines.append("")
+    lines += ["## Ratios", ""]
+    lines += ratio_table(results)
+    lines += [
+        "",
+        "## Targets",
+        "",
+        f"Target: a signed-in request through the module reaches at least "
+        f"{TARGET_RATIO:.0%} of bare httpd's requests per second in the "
+        "same run (ratio 2/1), over HTTPS and over plain HTTP.",
+        "",
+    ]
+    lines += target_lines(results)
+    lines.append("")
+    return lines
+
+
+def memory_section(meta, rss_rows):
+    by_key = {(row["config"], row["phase"]): row for row in rss_rows}
+    # Readings named long-0 (before) to long-N (after part N).
+    parts = sum(1 for row in rss_rows if row["config"] == "bare"
+                and row["phase"].startswith("long-"))
+    lines = [
+        "## Memory of httpd children",
+        "",
+        "RSS summed over the two children of each instance.",
+        "",
+    ]
+    lines += rounds_memory_lines(by_key)
+    lines += [
+        "",
+        f"Long run, after the rounds: {meta.get('long_parts', '?')} parts "
+        f"of {meta.get('long_part_seconds', '?')} s over HTTPS per "
+        "configuration.",
+        "",
+    ]
+    lines += long_run_lines(by_key, parts - 1)
+    lines.append("")
+    return lines
+
+
+def cold_start_section(cold_rows):
+    lines = [
+        "## Cold start of a tenant",
+        "",
+        "Time from the first request at `/hub/login` of a tenant host the "
+        "module has not seen to its redirect to the provider, measured with "
+        "curl over a new HTTPS connection. In between, the module fetches "
+        "the tenant information (served by the bare instance) and the "
+        "provider's discovery document over loopback TLS. The second "
+        "request at the same host finds the tenant in the shared cache.",
+        "",
+    ]
+    lines += cold_lines(cold_rows)
+    lines.append("")
+    return lines
+
+
+def speed_section(speed_text, cores):
+    lines = [
+        "## Callback rate ceiling",
+        "",
+        "Each callback verifies one id_token signature. `openssl speed "
+        "-seconds 3 rsa2048 ecdsap256` gives the verify rate on one core. "
+        "Times the cores, it bounds the callbacks per second from signature "
+        "verification alone, before JSON parsing, the cookies and HTTP.",
+        "",
+    ]
+    lines += speed_lines(speed_text, cores)
+    lines.append("")
+    return lines
+
+
+def instructions_section(run, meta):
+    lines = [
+        "## Instructions per request",
+        "",
+        "User-space instructions per request in httpd, counted by valgrind's "
+        "callgrind in one httpd process (`-X`) loaded by wrk over one "
+        "keep-alive connection for "
+        f"{meta.get('callgrind_seconds', '?')} s. Only the work inside "
+        "`ap_run_process_connection` counts: reading, processing and "
+        "writing requests, not start-up. Other load on the machine does "
+        "not change these counts, but they leave out the kernel's work "
+        "(sockets, the access log write), so the throughput ratio is "
+        "closer to 1 than the instruction ratio. A server-side session "
+        "(configuration 3) lives in the cache of the profiled process, so "
+        "it takes one login there first, and the instructions of the "
+        "module's login and callback handlers are subtracted.",
+        "",
+    ]
+    lines += instruction_lines(run, read_tsv(run / "instructions.tsv"))
+    lines.append("")
+    return lines
+
+
+def reading_section(output):
+    reading = existing_reading(output)
+    if reading is not None and reading.startswith(EARLIER_RUN_NOTE):
+        reading = reading[len(EARLIER_RUN_NOTE):]
+    if reading is None or reading == READING_PLACEHOLDER:
+        reading = READING_PLACEHOLDER
+    else:
+        reading = EARLIER_RUN_NOTE + reading
+    return ["## Reading", "", "<!-- reading -->", reading,
+            "<!-- /reading -->", ""]
+
+
+def main(argv):
+    if len(argv) != 3:
+        sys.exit("usage: report.py RUN_DIR OUTPUT_FILE")
+    run = Path(argv[1])
+    output = Path(argv[2])
+    meta = read_meta(run / "meta.tsv")
+    all_results = read_tsv(run / "results.tsv")
+    results = index_results(all_results)
+    speed_path = run / "speed.txt"
+    speed_text = speed_path.read_text() if speed_path.exists() else ""
+
+    page = intro_section(meta)
+    page += method_section(meta, all_results)
+    page += results_section(meta, results)
+    page += memory_section(meta, read_tsv(run / "rss.tsv"))
+    page += cold_start_section(read_tsv(run / "cold.tsv"))
+    page += speed_section(speed_text, int(meta["cores"]))
+    page += instructions_section(run, meta)
+    page += reading_section(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text("\n".join(page))
+
+
+if __name__ == "__main__":
+    main(sys.argv)
