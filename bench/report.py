@@ -406,8 +406,8 @@ def method_section(meta, all_results):
         "every access log line shows status 200 and the signed-in user, so "
         "every figure is of the signed-in path, never of a redirect. It "
         "accepts at most one socket error per thousand requests (a "
-        f"connection reset as wrk stops). There were {socket_errors} in "
-        f"{requests} requests.",
+        f"connection reset as wrk stops). Socket errors in this run: "
+        f"{socket_errors} in {requests:,} requests.",
         "- Sessions for configurations 2 and 2m: cookies printed by "
         "`bench/mint-session`, which seals session records with the "
         "module's own code (src/record.c, src/crypto.c), the same sealing "
@@ -417,7 +417,8 @@ def method_section(meta, all_results):
         "after the first request each httpd child finds that session in "
         "the module's per-process memo of opened sessions: the best case, "
         "a browser coming back. Configuration 2m runs the same httpd "
-        f"configuration but sends the next of {meta.get('miss_cookies', '?')} "
+        "configuration but sends the next of "
+        f"{int(meta.get('miss_cookies', '0')):,} "
         "sessions with each request (`bench/rotate-cookies.lua`), so every "
         "request opens and decodes its cookie: the worst case. wrk runs a "
         "Lua function per request there, which takes some of the shared "
@@ -427,12 +428,15 @@ def method_section(meta, all_results):
         "mod_auth_openidc (authorization code flow with PKCE) at an "
         "oidc-provider instance started by the script, driven with curl. "
         "wrk then reuses the session cookies. mod_auth_openidc is set up "
-        "to do the same job per request as this module: set the user and "
-        "one request header (`OIDCPassClaimsAs none`).",
+        "to do nearly the same job per request as this module: set the "
+        "user and a request header with the user name "
+        "(`OIDCAuthNHeader`, `OIDCPassClaimsAs none`). The module also "
+        "sets a second header, the tenant's API base URL.",
         f"- The machine has {meta['cores']} cores, shared by wrk and httpd, "
         "and other programs may run beside the benchmark. Compare ratios "
         "from one run only, never absolute figures across runs. Each ratio "
-        "is the mean of the per-round ratios, with their range.",
+        "is the mean of the per-round ratios, with their range, and p50 "
+        "and p99 are the medians of the per-round values.",
         "",
     ]
 
