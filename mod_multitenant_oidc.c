@@ -961,8 +961,11 @@ static int apply_session(request_rec *r)
         return DECLINED;
     }
     ctx = mto_request_get(r);
-    if (mto_session_load(r, conf) != NULL) {
+
+    /* check_authn has already set them where a session was required. */
+    if (!ctx->session_applied && mto_session_load(r, conf) != NULL) {
         mto_session_apply(r, conf, ctx);
+        ctx->session_applied = 1;
     }
     return DECLINED;
 }
@@ -986,6 +989,7 @@ static int check_authn(request_rec *r)
     ctx = mto_request_get(r);
     if (mto_session_load(r, conf) != NULL) {
         mto_session_apply(r, conf, ctx);
+        ctx->session_applied = 1;
         return OK;
     }
     if (ctx->host == NULL) {

@@ -27,6 +27,7 @@ typedef struct {
     const char *origin;         /* SCHEME://HOST[:PORT] */
     int host_listed;            /* host matches the tenant host patterns */
     int session_checked;
+    int session_applied;        /* user and headers already set */
     mto_session_t *session;     /* valid session for this host, or NULL */
 } mto_request_t;
 
