@@ -34,7 +34,7 @@ typedef struct {
     apr_time_t now;
     apr_interval_time_t skew;        /* tolerated clock difference */
     apr_interval_time_t iat_max_age; /* oldest "iat" accepted */
-    apr_size_t max_length;           /* longest compact token, in bytes */
+    apr_size_t max_length;           /* maximum compact token length, in bytes */
 } mto_idtoken_expect_t;
 
 /*

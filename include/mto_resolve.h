@@ -17,7 +17,7 @@
  * bounds, a failure for the negative cache time, and one request per host
  * fetches while the others wait for its result. A 404 of the tenant
  * information writes the tenant's gone marker, which ends its existing
- * sessions. On failure err holds the status (502 or 503) and reason. Only
+ * sessions. On failure err contains the status (502 or 503) and reason. Only
  * stale copies served, offboarding and cache failures are logged here.
  */
 apr_status_t mto_tenant_resolve(request_rec *r, const mto_config_t *conf,
@@ -27,7 +27,7 @@ apr_status_t mto_tenant_resolve(request_rec *r, const mto_config_t *conf,
 /*
  * Loads the tenant's JWK Set from the shared cache or from jwks_uri. With
  * refresh set, the cached copy is bypassed, but at most once per key
- * refresh interval per jwks_uri across all processes; a refresh refused
+ * refresh interval per jwks_uri across all processes. A refresh refused
  * by that limit returns APR_EAGAIN. Skipped keys are logged at WARNING.
  */
 apr_status_t mto_jwks_load(request_rec *r, const mto_config_t *conf,

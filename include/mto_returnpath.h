@@ -4,7 +4,7 @@
 #ifndef MTO_RETURNPATH_H
 #define MTO_RETURNPATH_H
 
-/* Longest return path accepted, in bytes. */
+/* Maximum length of a return path, in bytes. */
 #define MTO_RETURN_PATH_MAX 2048
 
 /*

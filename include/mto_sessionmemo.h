@@ -1,7 +1,7 @@
 /*
  * A per-process memo of sealed session records that opened and decoded
- * under a server's current key for a host, so a browser that sends the
- * same session cookie again costs one lookup instead of an AES-GCM open
+ * under a server's current key for a host. A browser that sends the same
+ * session cookie again then costs one lookup instead of an AES-GCM open
  * and a JSON parse. Expiry and the tenant checks still run on every
  * request; only the decryption and decoding are remembered.
  */

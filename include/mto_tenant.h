@@ -39,11 +39,11 @@ typedef struct {
 
 /*
  * Splits a Host header value into a lower-case host name and an optional
- * port (NULL when absent), after checking the syntax: letters, digits,
- * hyphens and dots, labels of 1 to 63 bytes not starting or ending with a
- * hyphen, at most MTO_HOST_MAX bytes, one trailing dot dropped, a port of
- * 1 to 5 digits. IP literals are rejected. Returns APR_SUCCESS or
- * APR_EINVAL.
+ * port (NULL when absent) after checking its syntax. The name has letters,
+ * digits, hyphens and dots, labels of 1 to 63 bytes that do not start or
+ * end with a hyphen, and at most MTO_HOST_MAX bytes; one trailing dot is
+ * dropped. The port has 1 to 5 digits. IP literals are rejected. Returns
+ * APR_SUCCESS or APR_EINVAL.
  */
 apr_status_t mto_host_parse(apr_pool_t *pool, const char *header,
                             const char **name, const char **port);

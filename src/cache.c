@@ -21,7 +21,7 @@
 /* First guess for a retrieval buffer; most entries are far smaller. */
 #define MTO_CACHE_VALUE_GUESS 8192
 
-/* Longest key passed to the provider as it is; memcached accepts at most
+/* Maximum length of a key passed to the provider as it is; memcached accepts at most
  * 250 bytes. A longer key is replaced by its prefix and SHA-256. */
 #define MTO_CACHE_KEY_MAX 200
 
@@ -206,7 +206,7 @@ apr_status_t mto_cache_get(server_rec *s, apr_pool_t *pool, const char *key,
         return APR_ENOTIMPL;
     }
 
-    /* A provider answers APR_ENOSPC when the buffer is too small. */
+    /* A provider returns APR_ENOSPC when the buffer is too small. */
     for (;;) {
         buffer = apr_palloc(pool, size + 1);
         got = size;
@@ -225,20 +225,30 @@ apr_status_t mto_cache_get(server_rec *s, apr_pool_t *pool, const char *key,
     return APR_SUCCESS;
 }
 
-apr_status_t mto_cache_set(server_rec *s, apr_pool_t *pool, const char *key,
-                           const char *value, apr_size_t length,
-                           apr_time_t expiry)
+/*
+ * Checks that a value of length bytes may be stored, maps *key to the
+ * provider's key and takes the cache lock. On APR_SUCCESS the caller
+ * stores and then calls cache_unlock.
+ */
+static apr_status_t store_begin(apr_pool_t *pool, const char **key,
+                                apr_size_t length)
 {
-    apr_status_t rv;
-
     if (cache.instance == NULL) {
         return APR_ENOTIMPL;
     }
     if (length > MTO_CACHE_VALUE_MAX) {
         return APR_ENOSPC;
     }
-    key = provider_key(pool, key);
-    rv = cache_lock();
+    *key = provider_key(pool, *key);
+    return cache_lock();
+}
+
+apr_status_t mto_cache_set(server_rec *s, apr_pool_t *pool, const char *key,
+                           const char *value, apr_size_t length,
+                           apr_time_t expiry)
+{
+    apr_status_t rv = store_begin(pool, &key, length);
+
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -257,16 +267,8 @@ apr_status_t mto_cache_add(server_rec *s, apr_pool_t *pool, const char *key,
 {
     unsigned char probe[MTO_CACHE_VALUE_GUESS];
     unsigned int got = sizeof(probe);
-    apr_status_t rv;
+    apr_status_t rv = store_begin(pool, &key, length);
 
-    if (cache.instance == NULL) {
-        return APR_ENOTIMPL;
-    }
-    if (length > MTO_CACHE_VALUE_MAX) {
-        return APR_ENOSPC;
-    }
-    key = provider_key(pool, key);
-    rv = cache_lock();
     if (rv != APR_SUCCESS) {
         return rv;
     }

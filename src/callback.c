@@ -327,7 +327,7 @@ static const char *user_name_format(apr_pool_t *pool, const char *format,
 }
 
 /* Reports an error the provider itself returned, such as access_denied
- * after the user pressed Cancel: the page says so plainly. */
+ * after the user pressed Cancel. The page names that error. */
 static int callback_provider_error(request_rec *r, const char *host,
                                    const callback_form *form)
 {
@@ -346,22 +346,22 @@ static int callback_provider_error(request_rec *r, const char *host,
  * logged the cause. */
 static int callback_reject(request_rec *r, int status, const char *problem)
 {
-    const char *shown = problem;
+    const char *page_text = problem;
 
     mto_metric_inc(MTO_METRIC_CALLBACK_REJECTED);
 
-    /* Token and back-channel details go to the log only: they describe
-     * the provider, not anything the browser can correct. */
+    /* Token and back-channel details go to the log only, because they
+     * describe the provider, not anything the browser can correct. */
     if (status == HTTP_FORBIDDEN) {
-        shown = "the provider's answer did not pass verification; the "
-                "server log names the reason";
+        page_text = "the provider's response did not pass verification, "
+                    "and the server log names the reason";
     }
     else if (status >= 500) {
-        shown = "the sign-in service is unavailable; the server log names "
-                "the cause";
+        page_text = "the sign-in service is unavailable, and the server log "
+                    "names the cause";
     }
     return mto_page_error(r, status, apr_pstrcat(r->pool, "Sign-in was "
-                                                 "rejected: ", shown, ".",
+                                                 "rejected: ", page_text, ".",
                                                  NULL));
 }
 

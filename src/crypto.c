@@ -106,6 +106,30 @@ static int gcm_add_aad(EVP_CIPHER_CTX *ctx, const char *aad, int encrypt)
 }
 
 /*
+ * Returns a cipher context set up for AES-256-GCM in the given direction,
+ * with key, iv and aad applied, or NULL on any OpenSSL failure.
+ */
+static EVP_CIPHER_CTX *gcm_start(const mto_key_t *key, const char *aad,
+                                 const unsigned char *iv, int encrypt)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+
+    if (ctx == NULL) {
+        return NULL;
+    }
+    if (EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL,
+                          encrypt) != 1
+        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, SEAL_IV_LENGTH,
+                               NULL) != 1
+        || EVP_CipherInit_ex(ctx, NULL, NULL, key->bytes, iv, encrypt) != 1
+        || gcm_add_aad(ctx, aad, encrypt) != 1) {
+        EVP_CIPHER_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+/*
  * Encrypts length bytes of plain into out (same length) and writes the tag.
  * Returns 1 on success, 0 on any OpenSSL failure.
  */
@@ -114,25 +138,18 @@ static int gcm_encrypt(const mto_key_t *key, const char *aad,
                        apr_size_t length, unsigned char *out,
                        unsigned char *tag)
 {
-    EVP_CIPHER_CTX *ctx;
+    EVP_CIPHER_CTX *ctx = gcm_start(key, aad, iv, 1);
     int outl;
     int ok = 0;
 
-    ctx = EVP_CIPHER_CTX_new();
     if (ctx == NULL) {
         return 0;
-    }
-    if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1
-        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, SEAL_IV_LENGTH,
-                               NULL) != 1
-        || EVP_EncryptInit_ex(ctx, NULL, NULL, key->bytes, iv) != 1
-        || gcm_add_aad(ctx, aad, 1) != 1) {
-        goto done;
     }
     if (length > 0
         && EVP_EncryptUpdate(ctx, out, &outl, plain, (int)length) != 1) {
         goto done;
     }
+
     /* GCM is a stream mode, so the final call writes no bytes. */
     if (EVP_EncryptFinal_ex(ctx, out + length, &outl) != 1
         || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, SEAL_TAG_LENGTH,
@@ -148,7 +165,7 @@ done:
 
 /*
  * Decrypts length bytes of cipher into out and checks the tag. Returns 1
- * only when the tag verifies. On 0, out may hold unauthenticated
+ * only when the tag verifies. On 0, out may contain unauthenticated
  * plaintext, which the caller must wipe.
  */
 static int gcm_decrypt(const mto_key_t *key, const char *aad,
@@ -156,31 +173,25 @@ static int gcm_decrypt(const mto_key_t *key, const char *aad,
                        apr_size_t length, const unsigned char *tag,
                        unsigned char *out)
 {
-    EVP_CIPHER_CTX *ctx;
+    EVP_CIPHER_CTX *ctx = gcm_start(key, aad, iv, 0);
     int outl;
     int ok = 0;
 
-    ctx = EVP_CIPHER_CTX_new();
     if (ctx == NULL) {
         return 0;
-    }
-    if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1
-        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, SEAL_IV_LENGTH,
-                               NULL) != 1
-        || EVP_DecryptInit_ex(ctx, NULL, NULL, key->bytes, iv) != 1
-        || gcm_add_aad(ctx, aad, 0) != 1) {
-        goto done;
     }
     if (length > 0
         && EVP_DecryptUpdate(ctx, out, &outl, cipher, (int)length) != 1) {
         goto done;
     }
+
     /* OpenSSL reads the expected tag from the context, so it is not
      * modified through this cast. */
     if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SEAL_TAG_LENGTH,
                             (void *)tag) != 1) {
         goto done;
     }
+
     /* EVP_DecryptFinal_ex fails when the tag does not match. */
     if (EVP_DecryptFinal_ex(ctx, out + length, &outl) != 1) {
         goto done;

@@ -168,7 +168,7 @@ static apr_status_t parse_part(apr_pool_t *pool, const jws_parts_t *parts,
     json_error_t jerr;
     char quoted[MTO_JOSE_QUOTE_MAX];
 
-    /* split_compact checked the part, so decoding cannot fail. */
+    /* split_compact checked the part, so this error is not expected. */
     if (mto_base64url_decode(pool, apr_pstrmemdup(pool, parts->text[part],
                                                   parts->length[part]),
                              &bytes, &size) != APR_SUCCESS) {

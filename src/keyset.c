@@ -1,6 +1,6 @@
 /*
  * Per-process cache of parsed JWK Sets, keyed by jwks_uri. The shared
- * cache holds the JWK Set text; this cache keeps the parsed keys of the
+ * cache contains the JWK Set text. This cache keeps the parsed keys of the
  * text last seen with its SHA-256 digest, so a callback parses the JSON
  * and imports the keys only when the text changed.
  *
@@ -18,9 +18,9 @@
 #include "mto_resolve.h"
 
 /*
- * Most key sets kept per process. A parsed set takes at least one 8 KiB
- * pool, so the limit bounds the memory to about 8 MiB per process; sets
- * beyond it are parsed for each request that needs them.
+ * Maximum number of key sets kept per process. A parsed set takes at
+ * least one 8 KiB pool, so the limit bounds the memory to about 8 MiB per
+ * process. Sets beyond it are parsed for each request that needs them.
  */
 #define KEYSET_MAX 1000
 

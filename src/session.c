@@ -27,7 +27,7 @@
 #include "mto_request.h"
 #include "mto_sessionmemo.h"
 
-/* Longest session cookie value opened, in bytes. */
+/* Maximum length of a session cookie value opened, in bytes. */
 #define SESSION_COOKIE_MAX 4096
 
 /* Length of a session id: 16 random bytes in base64url. */
@@ -36,8 +36,8 @@
 /*
  * How long this process trusts what it last read of a tenant's gone
  * marker. The memo keeps the shared cache, and with shmcb its global
- * mutex, off the path of every signed-in request. A host is looked up at
- * most once per interval per process, so an offboarded tenant's sessions
+ * mutex, off the path of every signed-in request. A host is looked up
+ * about once per interval per process (two threads may both look it up), so an offboarded tenant's sessions
  * stop within this time of the marker being written.
  */
 #define GONE_MEMO_TIME apr_time_from_sec(1)

@@ -23,8 +23,8 @@
 #include "fuzz_support.h"
 
 /*
- * Maximum length of sealed text, in bytes: RFC 6265 section 6.1 asks
- * browsers to store cookies of at least 4096 bytes.
+ * Maximum length of sealed text, in bytes. RFC 6265 section 6.1 says
+ * browsers should store cookies of at least 4096 bytes.
  */
 #define SEALED_MAX 4096
 
