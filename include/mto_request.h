@@ -25,6 +25,7 @@ typedef struct {
     const char *host;           /* lower-case host name, NULL if invalid */
     const char *port;           /* port from the Host header, or NULL */
     const char *origin;         /* SCHEME://HOST[:PORT] */
+    const char *api_base;       /* origin + "/api", the API header value */
     int host_listed;            /* host matches the tenant host patterns */
     int session_checked;
     int session_applied;        /* user and headers already set */

@@ -17,39 +17,37 @@ typedef struct {
     apr_pool_t *pool;
 } cookie_search;
 
+/*
+ * Finds search->name among the "name=value" entries of one Cookie header.
+ * Entries are split at ";" only, and a value runs to the next ";", so a
+ * match must start an entry: at the start of the header or after ";" and
+ * any spaces or tabs. strchr and strncmp do the scanning, because every
+ * request with a session runs this over the whole header.
+ */
 static void scan_cookie_header(cookie_search *search, const char *header)
 {
     const char *c = header;
 
-    while (*c) {
-        const char *name;
+    for (;;) {
         const char *end;
 
-        while (*c == ' ' || *c == '\t' || *c == ';') {
+        while (*c == ' ' || *c == '\t') {
             c++;
         }
-        name = c;
-        while (*c && *c != '=' && *c != ';') {
-            c++;
-        }
-        if (*c != '=') {
-            continue;
-        }
-        end = c++;
-        if ((apr_size_t)(end - name) == search->name_length
-            && strncmp(name, search->name, search->name_length) == 0) {
-            const char *value = c;
+        end = strchr(c, ';');
+        if (strncmp(c, search->name, search->name_length) == 0
+            && c[search->name_length] == '=') {
+            const char *value = c + search->name_length + 1;
+            apr_size_t length = end ? (apr_size_t)(end - value)
+                                    : strlen(value);
 
-            while (*c && *c != ';') {
-                c++;
-            }
             search->count++;
-            search->value = apr_pstrmemdup(search->pool, value, c - value);
-            continue;
+            search->value = apr_pstrmemdup(search->pool, value, length);
         }
-        while (*c && *c != ';') {
-            c++;
+        if (end == NULL) {
+            return;
         }
+        c = end + 1;
     }
 }
 
@@ -88,11 +86,80 @@ const char *mto_cookie_aad(apr_pool_t *pool, const char *purpose,
     return apr_pstrcat(pool, purpose, "\n", host, NULL);
 }
 
+/*
+ * What the Host header of the first request on a connection gave: the
+ * host name, the port, the origin, the API base URL and whether a tenant
+ * host pattern matches. Later requests on the connection reuse it when
+ * they send the same header to the same virtual host over the same scheme.
+ * Any other request works it out in its own pool, so the connection's pool
+ * does not grow with the number of requests a client sends.
+ */
+typedef struct {
+    const mto_config_t *conf;
+    const char *scheme;
+    const char *header;
+    const char *host;
+    const char *port;
+    const char *origin;
+    const char *api_base;
+    int host_listed;
+} host_memo;
+
+/* Fills memo from header for conf and scheme. Returns 0 when the header
+ * is not a valid host name with an optional port. */
+static int host_work_out(apr_pool_t *pool, host_memo *memo,
+                         const mto_config_t *conf, const char *scheme,
+                         const char *header)
+{
+    if (mto_host_parse(pool, header, &memo->host, &memo->port)
+        != APR_SUCCESS) {
+        return 0;
+    }
+    memo->conf = conf;
+    memo->scheme = scheme;
+    memo->header = header;
+    memo->origin = apr_pstrcat(pool, scheme, "://", memo->host,
+                               memo->port ? ":" : "", memo->port, NULL);
+    memo->api_base = apr_pstrcat(pool, memo->origin, "/api", NULL);
+    memo->host_listed = conf->host_patterns != NULL
+                        && mto_host_matches(memo->host, conf->host_patterns);
+    return 1;
+}
+
+/* Returns the host details of header for the request: the connection's
+ * memo when it fits, else new ones. Returns NULL for an invalid header. */
+static const host_memo *host_lookup(request_rec *r, const char *header)
+{
+    extern module AP_MODULE_DECLARE_DATA multitenant_oidc_module;
+    conn_rec *c = r->connection;
+    const mto_config_t *conf = mto_config_get(r->server);
+    const char *scheme = ap_http_scheme(r);
+    host_memo *memo;
+
+    memo = ap_get_module_config(c->conn_config, &multitenant_oidc_module);
+    if (memo != NULL && memo->conf == conf
+        && strcmp(memo->header, header) == 0
+        && strcmp(memo->scheme, scheme) == 0) {
+        return memo;
+    }
+    if (memo == NULL) {
+        memo = apr_palloc(c->pool, sizeof(*memo));
+        if (!host_work_out(c->pool, memo, conf, apr_pstrdup(c->pool, scheme),
+                           apr_pstrdup(c->pool, header))) {
+            return NULL;
+        }
+        ap_set_module_config(c->conn_config, &multitenant_oidc_module, memo);
+        return memo;
+    }
+    memo = apr_palloc(r->pool, sizeof(*memo));
+    return host_work_out(r->pool, memo, conf, scheme, header) ? memo : NULL;
+}
+
 mto_request_t *mto_request_get(request_rec *r)
 {
     extern module AP_MODULE_DECLARE_DATA multitenant_oidc_module;
     mto_request_t *ctx;
-    const mto_config_t *conf;
+    const host_memo *found;
     const char *header;
 
     ctx = ap_get_module_config(r->request_config, &multitenant_oidc_module);
@@ -102,23 +169,20 @@ mto_request_t *mto_request_get(request_rec *r)
     ctx = apr_pcalloc(r->pool, sizeof(*ctx));
     ap_set_module_config(r->request_config, &multitenant_oidc_module, ctx);
 
-    conf = mto_config_get(r->server);
     header = apr_table_get(r->headers_in, "Host");
-    if (header == NULL
-        || mto_host_parse(r->pool, header, &ctx->host, &ctx->port)
-           != APR_SUCCESS) {
-        ctx->host = NULL;
+    found = header ? host_lookup(r, header) : NULL;
+    if (found == NULL) {
         return ctx;
     }
 
     /* httpd picked the virtual host from the same name; they must agree. */
-    if (r->hostname == NULL || strcasecmp(r->hostname, ctx->host) != 0) {
-        ctx->host = NULL;
+    if (r->hostname == NULL || strcasecmp(r->hostname, found->host) != 0) {
         return ctx;
     }
-    ctx->origin = apr_pstrcat(r->pool, ap_http_scheme(r), "://", ctx->host,
-                              ctx->port ? ":" : "", ctx->port, NULL);
-    ctx->host_listed = conf->host_patterns != NULL
-                       && mto_host_matches(ctx->host, conf->host_patterns);
+    ctx->host = found->host;
+    ctx->port = found->port;
+    ctx->origin = found->origin;
+    ctx->api_base = found->api_base;
+    ctx->host_listed = found->host_listed;
     return ctx;
 }

@@ -368,9 +368,10 @@ void mto_session_apply(request_rec *r, const mto_config_t *conf,
 {
     const mto_session_t *session = ctx->session;
 
-    r->user = apr_pstrdup(r->pool, session->user);
+    /* The session's strings live in the request pool and the header names
+     * in the configuration, so the table keeps pointers, not copies. */
+    r->user = (char *)session->user;
     r->ap_auth_type = MTO_AUTH_TYPE;
-    apr_table_set(r->headers_in, conf->user_header, session->user);
-    apr_table_set(r->headers_in, conf->api_header,
-                  apr_pstrcat(r->pool, ctx->origin, "/api", NULL));
+    apr_table_setn(r->headers_in, conf->user_header, session->user);
+    apr_table_setn(r->headers_in, conf->api_header, ctx->api_base);
 }

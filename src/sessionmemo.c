@@ -30,6 +30,7 @@ typedef struct {
     char *sealed;
     char *host;
     mto_session_t session;      /* strings point into the same block */
+    apr_size_t strings_length;  /* bytes from session.id to the end */
 } memo_entry;
 
 static apr_thread_mutex_t *memo_mutex;
@@ -108,6 +109,20 @@ static int memo_matches(const memo_entry *entry, apr_uint64_t hash,
            && strcmp(entry->host, host) == 0;
 }
 
+/* Points the strings of copy, a copy of session, into strings, a copy
+ * of the block that holds session's strings. */
+static void session_rebase(mto_session_t *copy, const mto_session_t *session,
+                           const char *strings)
+{
+    const char *start = session->id;
+
+    copy->id = strings;
+    copy->user = strings + (session->user - start);
+    copy->sub = strings + (session->sub - start);
+    copy->issuer = strings + (session->issuer - start);
+    copy->host = strings + (session->host - start);
+}
+
 mto_session_t *mto_session_memo_get(apr_pool_t *pool,
                                     const mto_config_t *conf,
                                     const char *host, const char *sealed)
@@ -125,13 +140,10 @@ mto_session_t *mto_session_memo_get(apr_pool_t *pool,
     entry = memo_slots[hash % MEMO_SLOTS];
     if (memo_matches(entry, hash, conf, host, sealed, length)) {
         copy = apr_palloc(pool, sizeof(*copy));
-        copy->id = apr_pstrdup(pool, entry->session.id);
-        copy->user = apr_pstrdup(pool, entry->session.user);
-        copy->sub = apr_pstrdup(pool, entry->session.sub);
-        copy->issuer = apr_pstrdup(pool, entry->session.issuer);
-        copy->host = apr_pstrdup(pool, entry->session.host);
-        copy->created = entry->session.created;
-        copy->expires = entry->session.expires;
+        *copy = entry->session;
+        session_rebase(copy, &entry->session,
+                       apr_pmemdup(pool, entry->session.id,
+                                   entry->strings_length));
     }
     apr_thread_mutex_unlock(memo_mutex);
     return copy;
@@ -180,6 +192,7 @@ void mto_session_memo_put(const mto_config_t *conf, const char *host,
     entry->session.sub = memo_store(&at, session->sub);
     entry->session.issuer = memo_store(&at, session->issuer);
     entry->session.host = memo_store(&at, session->host);
+    entry->strings_length = (apr_size_t)(at - entry->session.id);
     entry->session.created = session->created;
     entry->session.expires = session->expires;
 

@@ -131,6 +131,41 @@ for my $label (sort keys %altered) {
           'private GET with the session of another host: redirect');
 }
 
+# Keep-alive: every request on one connection is judged by its own Host
+# header, whichever host the connection's first request named.
+{
+    my $port = vhost_port('mto_main');
+    my %at = map { $_ => { host => "$_.tenants.test", path => '/hub/home',
+                            headers => [session_header($session)] } }
+        qw(a b);
+    my $unlisted = { host => 'a.other.test', path => '/hub/login' };
+    my @sent = ($at{a}, $at{b}, $unlisted, $at{a}, $at{b});
+    my @responses = requests_on_one_connection(requests => \@sent);
+    my @expected = ('alice@a.tenants.test', '', undef,
+                    'alice@a.tenants.test', '');
+    for my $i (0 .. $#expected) {
+        my $response = $responses[$i];
+        if (!defined $expected[$i]) {
+            check($response->code, 404,
+                  "one connection, request $i: unlisted host gets 404");
+            next;
+        }
+        check(user_seen($response), $expected[$i],
+              "one connection, request $i: user");
+        my ($api) = echo_header_values($response, 'X-Tenant-API-Base');
+        check($api, $expected[$i] eq '' ? undef
+                  : "http://$sent[$i]->{host}:$port/api",
+              "one connection, request $i: API header");
+    }
+
+    @responses = requests_on_one_connection(
+        requests => [$unlisted, $at{b}, $at{a}]);
+    check($responses[0]->code, 404, 'unlisted host first: 404');
+    check(user_seen($responses[1]), '', 'unlisted host first, then b: nobody');
+    check(user_seen($responses[2]), 'alice@a.tenants.test',
+          'unlisted host first, then a: alice');
+}
+
 # Sessions end after MTOIDCSessionTimeout (2 s in mto_short).
 {
     my $short = sign_in(vhost => 'mto_short', tenant => 'a', sub => 'dave');

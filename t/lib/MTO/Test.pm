@@ -27,7 +27,7 @@ use Apache::TestUtil qw(t_cmp);
 
 our @EXPORT_OK = qw(
     check check_like
-    vhost_port host_header request
+    vhost_port host_header request requests_on_one_connection
     set_cookies find_cookie session_cookie_set state_cookies
     forge_base issuer client_id forge_log forge_log_clear forge_requests_for
     forge_rotate
@@ -144,6 +144,85 @@ sub request {
     }
     close $socket;
     return parse_response($raw, "$method $path");
+}
+
+# Sends several requests one after another over one keep-alive connection
+# and returns their HTTP::Response objects in order. Each element of
+# requests is a hash ref with the arguments of request (host, host_header,
+# method, path, headers); vhost applies to all of them.
+sub requests_on_one_connection {
+    my %args = @_;
+    my $vhost = $args{vhost} || 'mto_main';
+    my $port = vhost_port($vhost);
+    my $socket = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                       PeerPort => $port,
+                                       Proto => 'tcp',
+                                       Timeout => 10)
+        or die "cannot connect to 127.0.0.1:$port ($vhost): $!\n";
+    binmode $socket;
+
+    my @responses;
+    my $pending = '';
+    for my $one (@{ $args{requests} }) {
+        my $method = $one->{method} || 'GET';
+        my $path = defined $one->{path} ? $one->{path} : '/';
+        my $host_value = exists $one->{host_header}
+            ? $one->{host_header}
+            : host_header($one->{host} || 'a.tenants.test', $vhost);
+        my $text = "$method $path HTTP/1.1\r\nHost: $host_value\r\n";
+        for my $pair (@{ $one->{headers} || [] }) {
+            $text .= "$pair->[0]: $pair->[1]\r\n";
+        }
+        print {$socket} "$text\r\n";
+        (my $response, $pending) =
+            read_kept_alive($socket, $pending, "$method $path");
+        push @responses, $response;
+    }
+    close $socket;
+    return @responses;
+}
+
+# Reads one response from a connection that stays open: the head, then a
+# body framed by Content-Length or chunked encoding. $pending holds bytes
+# read beyond the previous response. Returns the response and the bytes
+# read beyond it.
+sub read_kept_alive {
+    my ($socket, $pending, $what) = @_;
+    my $fill = sub {
+        my $read = sysread $socket, my $buffer, 65536;
+        die "read for $what failed: $!\n" unless defined $read;
+        die "connection closed during $what\n" if $read == 0;
+        $pending .= $buffer;
+    };
+    local $SIG{ALRM} = sub { die "no complete response for $what\n" };
+    alarm RESPONSE_TIMEOUT_SECONDS;
+    $fill->() while index($pending, "\r\n\r\n") < 0;
+    my $end = index($pending, "\r\n\r\n") + 4;
+    my $head = substr $pending, 0, $end;
+    my $rest = substr $pending, $end;
+    my $length;
+    if ($head =~ /^Content-Length:[ \t]*(\d+)\r$/mi) {
+        $length = $1;
+    }
+    elsif ($head =~ /^Transfer-Encoding:[ \t]*chunked\r$/mi) {
+        until ($rest =~ /(?:^|\r\n)0\r\n\r\n/) {
+            $pending = $rest;
+            $fill->();
+            $rest = $pending;
+        }
+        $length = $+[0];
+    }
+    else {
+        $length = 0;
+    }
+    while (length $rest < $length) {
+        $pending = $rest;
+        $fill->();
+        $rest = $pending;
+    }
+    alarm 0;
+    my $raw = $head . substr($rest, 0, $length);
+    return (parse_response($raw, $what), substr($rest, $length));
 }
 
 sub parse_response {
