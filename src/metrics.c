@@ -31,6 +31,11 @@ static const struct {
     {"mto_identity_headers_removed_total",
      "Incoming headers removed because they could pass for an identity "
      "header.", NULL},
+    {"mto_backchannel_requests_total",
+     "Requests to tenant information services and providers: completed "
+     "with any HTTP status, or failed without a response.",
+     "result=\"completed\""},
+    {"mto_backchannel_requests_total", NULL, "result=\"failed\""},
 };
 
 static apr_uint64_t *counters;

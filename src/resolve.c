@@ -20,6 +20,7 @@
 #include <apr_strings.h>
 
 #include "mto_cache.h"
+#include "mto_metrics.h"
 #include "mto_resolve.h"
 
 #define DISCOVERY_PATH "/.well-known/openid-configuration"
@@ -307,6 +308,8 @@ static apr_status_t fetch_document(request_rec *r, const mto_config_t *conf,
 {
     apr_status_t rv = mto_http_get(r->pool, &conf->http, url, response, err);
 
+    mto_metric_inc(rv == APR_SUCCESS ? MTO_METRIC_BACKCHANNEL_COMPLETED
+                                     : MTO_METRIC_BACKCHANNEL_FAILED);
     if (rv != APR_SUCCESS) {
         return rv;
     }

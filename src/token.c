@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "mto_metrics.h"
 #include "mto_token.h"
 
 /* Longest OAuth "error" code quoted in the log, in bytes. */
@@ -217,6 +218,8 @@ int mto_token_redeem(request_rec *r, const mto_config_t *conf,
                             token_request_form(r, conf, client_id, state,
                                                code),
                             basic_user, basic_password, &response, &err);
+    mto_metric_inc(rv == APR_SUCCESS ? MTO_METRIC_BACKCHANNEL_COMPLETED
+                                     : MTO_METRIC_BACKCHANNEL_FAILED);
     if (rv != APR_SUCCESS) {
         mto_log(r, APLOG_WARNING, 0, tenant->host, "MTO0502",
                 "code redemption failed: token request to %s failed: %s",

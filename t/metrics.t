@@ -13,6 +13,8 @@ use Apache::TestUtil;
 
 use MTO::Test qw(:all);
 
+my $run = sprintf '%x%x', $$, time;
+
 Apache::TestRequest::module('mto_main');
 
 # Returns the counters as a hash of "name{labels}" to value.
@@ -40,7 +42,9 @@ for my $name ('mto_logins_total{result="redirected"}',
               'mto_callbacks_total{result="rejected"}',
               'mto_session_cookies_total{result="accepted"}',
               'mto_session_cookies_total{result="rejected"}',
-              'mto_identity_headers_removed_total') {
+              'mto_identity_headers_removed_total',
+              'mto_backchannel_requests_total{result="completed"}',
+              'mto_backchannel_requests_total{result="failed"}') {
     check(exists $start->{$name} ? 1 : 0, 1, "metrics: $name listed");
 }
 
@@ -82,5 +86,37 @@ my (undef, $after_reject) = counters();
 check(delta($after_requests, $after_reject,
             'mto_callbacks_total{result="rejected"}'),
       1, 'bad callback: one rejected callback counted');
+
+# Back-channel requests: every fetch the forge saw is counted as completed,
+# and a tenant information service that does not answer in time as failed.
+{
+    my $host = "gen-metrics-$run.tenants.test";
+    my (undef, $before) = counters();
+    forge_log_clear();
+    my $login = start_login(host => $host);
+    check($login->{response}->code, 302, 'uncached tenant: login redirect');
+    my $fetches = scalar @{ forge_log() };
+    my (undef, $after) = counters();
+    check($fetches > 0 ? 1 : 0, 1, 'uncached tenant: the forge was asked');
+    check(delta($before, $after,
+                'mto_backchannel_requests_total{result="completed"}'),
+          $fetches, 'uncached tenant: each fetch counted as completed');
+    check(delta($before, $after,
+                'mto_backchannel_requests_total{result="failed"}'),
+          0, 'uncached tenant: no failed fetch counted');
+
+    my $hanging = "gen-metrics-hanging-$run.tenants.test";
+    MTO::Test::forge_call('POST', '/control/tenant',
+                          { host => $hanging, delay_ms => 5000 });
+    $login = start_login(vhost => 'mto_cache', host => $hanging);
+    check($login->{response}->code, 503, 'hanging tenant: 503');
+    my (undef, $after_timeout) = counters();
+    check(delta($after, $after_timeout,
+                'mto_backchannel_requests_total{result="failed"}'),
+          1, 'hanging tenant: one failed fetch counted');
+    check(delta($after, $after_timeout,
+                'mto_backchannel_requests_total{result="completed"}'),
+          0, 'hanging tenant: no completed fetch counted');
+}
 
 done_testing();
