@@ -1,7 +1,9 @@
 /*
  * The records sealed into cookies: the login state, which lives from the
  * redirect to the provider until the callback, and the session. Both are
- * encoded as JSON objects with short member names.
+ * encoded as compact text: a tag naming the kind and format version, then
+ * every field in a fixed order as a length-prefixed string or decimal
+ * seconds (src/record.c describes the format).
  */
 #ifndef MTO_RECORD_H
 #define MTO_RECORD_H
@@ -30,21 +32,25 @@ typedef struct {
     apr_time_t expires;
 } mto_session_t;
 
-/* Serialises state or session to JSON text, or returns NULL when a field
- * is missing or too long for the decoder to accept. */
+/* Encodes state or session as NUL-terminated text without NUL bytes in
+ * pool, or returns NULL when a field is missing, empty, not UTF-8 or too
+ * long for the decoder to accept, or a time is negative. */
 const char *mto_state_encode(apr_pool_t *pool, const mto_state_t *state);
 const char *mto_session_encode(apr_pool_t *pool,
                                const mto_session_t *session);
 
 /*
- * Parses text made by the encoders. Every string member is required
- * except next (default "/") and code_verifier; unknown members, wrong
- * types and duplicate names are rejected with err filled (status 400).
+ * Parses length bytes of text made by the encoders; text needs no
+ * terminating NUL. Every field is required except next (default "/") and
+ * code_verifier. Text of another kind or version, a field that breaks a
+ * limit and bytes after the last field are rejected with err filled
+ * (status 400), and the output is left unchanged. Decoded strings are
+ * copied into pool.
  */
-apr_status_t mto_state_decode(apr_pool_t *pool, const char *json,
+apr_status_t mto_state_decode(apr_pool_t *pool, const char *text,
                               apr_size_t length, mto_state_t *state,
                               mto_error_t *err);
-apr_status_t mto_session_decode(apr_pool_t *pool, const char *json,
+apr_status_t mto_session_decode(apr_pool_t *pool, const char *text,
                                 apr_size_t length, mto_session_t *session,
                                 mto_error_t *err);
 

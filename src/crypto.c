@@ -12,6 +12,7 @@
  * decrypts.
  */
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,99 @@
 
 static const char base64url_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/*
+ * One more than the 6-bit value of each byte of the base64url alphabet,
+ * so that the zero of every byte left out, padding '=' included, marks
+ * it as invalid.
+ */
+static const unsigned char base64url_values[256] = {
+    ['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6,
+    ['G'] = 7, ['H'] = 8, ['I'] = 9, ['J'] = 10, ['K'] = 11, ['L'] = 12,
+    ['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16, ['Q'] = 17, ['R'] = 18,
+    ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22, ['W'] = 23, ['X'] = 24,
+    ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30,
+    ['e'] = 31, ['f'] = 32, ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36,
+    ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42,
+    ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48,
+    ['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54,
+    ['2'] = 55, ['3'] = 56, ['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60,
+    ['8'] = 61, ['9'] = 62, ['-'] = 63, ['_'] = 64,
+};
+
+/*
+ * AES-256-GCM, fetched from OpenSSL's default library context once per
+ * process, because EVP_aes_256_gcm() makes OpenSSL 3 fetch the cipher
+ * again in every EVP_CipherInit_ex call. A fetched EVP_CIPHER is
+ * immutable, so all threads share it, and it is never freed.
+ *
+ * Each thread also keeps one cipher context for all its seals and opens,
+ * which saves a context allocation and OpenSSL's cipher set-up per call.
+ * Between calls the context keeps the AES key schedule of the last key
+ * used, a copy of key material that the process keeps in its
+ * configuration anyway.
+ * The context is freed, and its key schedule wiped, when the thread
+ * exits.
+ */
+static pthread_once_t gcm_setup_once = PTHREAD_ONCE_INIT;
+static EVP_CIPHER *gcm_fetched;
+static pthread_key_t gcm_ctx_key;
+static int gcm_ctx_key_ready;
+
+static void gcm_ctx_free(void *ctx)
+{
+    EVP_CIPHER_CTX_free(ctx);
+}
+
+static void gcm_setup(void)
+{
+    gcm_fetched = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+    gcm_ctx_key_ready = pthread_key_create(&gcm_ctx_key, gcm_ctx_free) == 0;
+}
+
+/* Returns the fetched cipher, or EVP_aes_256_gcm() when the fetch failed,
+ * which fails in turn in EVP_CipherInit_ex if the cipher is missing. */
+static const EVP_CIPHER *gcm_cipher(void)
+{
+    if (pthread_once(&gcm_setup_once, gcm_setup) != 0
+        || gcm_fetched == NULL) {
+        return EVP_aes_256_gcm();
+    }
+    return gcm_fetched;
+}
+
+/*
+ * Returns the calling thread's cipher context, made on first use, or NULL
+ * when OpenSSL cannot make one. *owned is set to 1 when the context could
+ * not be kept for the thread, so the caller must free it.
+ */
+static EVP_CIPHER_CTX *gcm_ctx_get(int *owned)
+{
+    EVP_CIPHER_CTX *ctx;
+
+    *owned = 0;
+    if (pthread_once(&gcm_setup_once, gcm_setup) == 0 && gcm_ctx_key_ready) {
+        ctx = pthread_getspecific(gcm_ctx_key);
+        if (ctx != NULL) {
+            return ctx;
+        }
+    }
+    ctx = EVP_CIPHER_CTX_new();
+    if (ctx == NULL) {
+        return NULL;
+    }
+    if (!gcm_ctx_key_ready || pthread_setspecific(gcm_ctx_key, ctx) != 0) {
+        *owned = 1;
+    }
+    return ctx;
+}
+
+static void gcm_ctx_release(EVP_CIPHER_CTX *ctx, int owned)
+{
+    if (owned) {
+        EVP_CIPHER_CTX_free(ctx);
+    }
+}
 
 void mto_wipe(void *data, apr_size_t length)
 {
@@ -106,27 +200,23 @@ static int gcm_add_aad(EVP_CIPHER_CTX *ctx, const char *aad, int encrypt)
 }
 
 /*
- * Returns a cipher context set up for AES-256-GCM in the given direction,
- * with key, iv and aad applied, or NULL on any OpenSSL failure.
+ * Sets ctx up for AES-256-GCM in the given direction, with key, iv and aad
+ * applied. The cipher is set on the first call for a new ctx only. A ctx
+ * used before keeps OpenSSL's cipher state, and loading the key and IV
+ * resets that state as for a new context. The IV needs no
+ * EVP_CTRL_GCM_SET_IVLEN, because 12 bytes is the default IV length of
+ * GCM in OpenSSL. Returns 1 on success, 0 on any OpenSSL failure.
  */
-static EVP_CIPHER_CTX *gcm_start(const mto_key_t *key, const char *aad,
-                                 const unsigned char *iv, int encrypt)
+static int gcm_start(EVP_CIPHER_CTX *ctx, const mto_key_t *key,
+                     const char *aad, const unsigned char *iv, int encrypt)
 {
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    const EVP_CIPHER *cipher = NULL;
 
-    if (ctx == NULL) {
-        return NULL;
+    if (EVP_CIPHER_CTX_get0_cipher(ctx) == NULL) {
+        cipher = gcm_cipher();
     }
-    if (EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL,
-                          encrypt) != 1
-        || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, SEAL_IV_LENGTH,
-                               NULL) != 1
-        || EVP_CipherInit_ex(ctx, NULL, NULL, key->bytes, iv, encrypt) != 1
-        || gcm_add_aad(ctx, aad, encrypt) != 1) {
-        EVP_CIPHER_CTX_free(ctx);
-        return NULL;
-    }
-    return ctx;
+    return EVP_CipherInit_ex(ctx, cipher, NULL, key->bytes, iv, encrypt) == 1
+           && gcm_add_aad(ctx, aad, encrypt) == 1;
 }
 
 /*
@@ -138,12 +228,16 @@ static int gcm_encrypt(const mto_key_t *key, const char *aad,
                        apr_size_t length, unsigned char *out,
                        unsigned char *tag)
 {
-    EVP_CIPHER_CTX *ctx = gcm_start(key, aad, iv, 1);
+    int owned;
+    EVP_CIPHER_CTX *ctx = gcm_ctx_get(&owned);
     int outl;
     int ok = 0;
 
     if (ctx == NULL) {
         return 0;
+    }
+    if (!gcm_start(ctx, key, aad, iv, 1)) {
+        goto done;
     }
     if (length > 0
         && EVP_EncryptUpdate(ctx, out, &outl, plain, (int)length) != 1) {
@@ -159,48 +253,40 @@ static int gcm_encrypt(const mto_key_t *key, const char *aad,
     ok = 1;
 
 done:
-    EVP_CIPHER_CTX_free(ctx);
+    gcm_ctx_release(ctx, owned);
     return ok;
 }
 
 /*
- * Decrypts length bytes of cipher into out and checks the tag. Returns 1
- * only when the tag verifies. On 0, out may contain unauthenticated
- * plaintext, which the caller must wipe.
+ * Decrypts length bytes of cipher into out with ctx, which may have been
+ * used for another key, and checks the tag. Returns 1 only when the tag
+ * verifies. On 0, out may contain unauthenticated plaintext, which the
+ * caller must wipe.
  */
-static int gcm_decrypt(const mto_key_t *key, const char *aad,
-                       const unsigned char *iv, const unsigned char *cipher,
-                       apr_size_t length, const unsigned char *tag,
-                       unsigned char *out)
+static int gcm_decrypt(EVP_CIPHER_CTX *ctx, const mto_key_t *key,
+                       const char *aad, const unsigned char *iv,
+                       const unsigned char *cipher, apr_size_t length,
+                       const unsigned char *tag, unsigned char *out)
 {
-    EVP_CIPHER_CTX *ctx = gcm_start(key, aad, iv, 0);
     int outl;
-    int ok = 0;
 
-    if (ctx == NULL) {
+    if (!gcm_start(ctx, key, aad, iv, 0)) {
         return 0;
     }
     if (length > 0
         && EVP_DecryptUpdate(ctx, out, &outl, cipher, (int)length) != 1) {
-        goto done;
+        return 0;
     }
 
     /* OpenSSL reads the expected tag from the context, so it is not
      * modified through this cast. */
     if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SEAL_TAG_LENGTH,
                             (void *)tag) != 1) {
-        goto done;
+        return 0;
     }
 
     /* EVP_DecryptFinal_ex fails when the tag does not match. */
-    if (EVP_DecryptFinal_ex(ctx, out + length, &outl) != 1) {
-        goto done;
-    }
-    ok = 1;
-
-done:
-    EVP_CIPHER_CTX_free(ctx);
-    return ok;
+    return EVP_DecryptFinal_ex(ctx, out + length, &outl) == 1;
 }
 
 /*
@@ -236,13 +322,49 @@ const char *mto_seal(apr_pool_t *pool, const mto_key_t *key, const char *aad,
     return mto_base64url_encode(pool, sealed, total);
 }
 
-/* Returns 1 when text is longer than max bytes, reading at most max + 1. */
-static int text_exceeds(const char *text, apr_size_t max)
+static apr_status_t base64url_decode_length(apr_pool_t *pool,
+                                            const char *text,
+                                            apr_size_t text_length,
+                                            unsigned char **data,
+                                            apr_size_t *length);
+
+/*
+ * Tries each key on the decoded sealed bytes raw. Returns the index of the
+ * key whose tag verifies, with the NUL-terminated plaintext in *plain, or
+ * -1. The thread's cipher context serves every key.
+ */
+static int open_with_keys(apr_pool_t *pool, const mto_key_t *keys,
+                          int nkeys, const char *aad,
+                          const unsigned char *raw, apr_size_t raw_length,
+                          char **plain)
 {
-    if (max == APR_SIZE_MAX) {
-        return 0;
+    apr_size_t cipher_length = raw_length - SEAL_OVERHEAD;
+    const unsigned char *iv = raw + 1;
+    const unsigned char *cipher = raw + SEAL_HEADER_LENGTH;
+    const unsigned char *tag = cipher + cipher_length;
+    unsigned char *out = apr_palloc(pool, cipher_length + 1);
+    int owned;
+    EVP_CIPHER_CTX *ctx = gcm_ctx_get(&owned);
+    int found = -1;
+    int i;
+
+    if (ctx == NULL) {
+        return -1;
     }
-    return strnlen(text, max + 1) > max;
+    for (i = 0; i < nkeys; i++) {
+        if (gcm_decrypt(ctx, &keys[i], aad, iv, cipher, cipher_length, tag,
+                        out)) {
+            out[cipher_length] = '\0';
+            *plain = (char *)out;
+            found = i;
+            break;
+        }
+        /* GCM decrypts before the tag is checked, so a failed check leaves
+         * unauthenticated plaintext in out. */
+        mto_wipe(out, cipher_length);
+    }
+    gcm_ctx_release(ctx, owned);
+    return found;
 }
 
 /*
@@ -257,12 +379,8 @@ apr_status_t mto_open(apr_pool_t *pool, const mto_key_t *keys, int nkeys,
 {
     unsigned char *raw;
     apr_size_t raw_length;
-    apr_size_t cipher_length;
-    const unsigned char *iv;
-    const unsigned char *cipher;
-    const unsigned char *tag;
-    unsigned char *out;
-    int i;
+    apr_size_t text_length;
+    int found;
 
     if (plain == NULL) {
         return APR_EINVAL;
@@ -272,12 +390,18 @@ apr_status_t mto_open(apr_pool_t *pool, const mto_key_t *keys, int nkeys,
         return APR_EINVAL;
     }
 
-    /* The length check comes first, so an oversized cookie costs no
-     * decoding work. */
-    if (text_exceeds(sealed, max_length)) {
-        return APR_EINVAL;
+    /* The length check reads at most max_length + 1 bytes, so an
+     * oversized cookie costs no decoding work. */
+    if (max_length == APR_SIZE_MAX) {
+        text_length = strlen(sealed);
     }
-    if (mto_base64url_decode(pool, sealed, &raw, &raw_length)
+    else {
+        text_length = strnlen(sealed, max_length + 1);
+        if (text_length > max_length) {
+            return APR_EINVAL;
+        }
+    }
+    if (base64url_decode_length(pool, sealed, text_length, &raw, &raw_length)
         != APR_SUCCESS) {
         return APR_EINVAL;
     }
@@ -285,29 +409,17 @@ apr_status_t mto_open(apr_pool_t *pool, const mto_key_t *keys, int nkeys,
         return APR_EINVAL;
     }
 
-    cipher_length = raw_length - SEAL_OVERHEAD;
-    iv = raw + 1;
-    cipher = raw + SEAL_HEADER_LENGTH;
-    tag = cipher + cipher_length;
-    out = apr_palloc(pool, cipher_length + 1);
-
-    for (i = 0; i < nkeys; i++) {
-        if (gcm_decrypt(&keys[i], aad, iv, cipher, cipher_length, tag, out)) {
-            out[cipher_length] = '\0';
-            *plain = (char *)out;
-            if (length != NULL) {
-                *length = cipher_length;
-            }
-            if (key_index != NULL) {
-                *key_index = i;
-            }
-            return APR_SUCCESS;
-        }
-        /* GCM decrypts before the tag is checked, so a failed check leaves
-         * unauthenticated plaintext in out. */
-        mto_wipe(out, cipher_length);
+    found = open_with_keys(pool, keys, nkeys, aad, raw, raw_length, plain);
+    if (found < 0) {
+        return APR_EINVAL;
     }
-    return APR_EINVAL;
+    if (length != NULL) {
+        *length = raw_length - SEAL_OVERHEAD;
+    }
+    if (key_index != NULL) {
+        *key_index = found;
+    }
+    return APR_SUCCESS;
 }
 
 /*
@@ -419,22 +531,74 @@ const char *mto_base64url_encode(apr_pool_t *pool, const void *data,
 
 int mto_base64url_value(unsigned char c)
 {
-    if (c >= 'A' && c <= 'Z') {
-        return c - 'A';
+    return (int)base64url_values[c] - 1;
+}
+
+/*
+ * Decodes text_length bytes of text as mto_base64url_decode describes.
+ * Four characters make three bytes. The values of a group are combined
+ * before one test, because OR-ing the table entries minus one gives a
+ * negative result exactly when one of the characters is invalid.
+ */
+static apr_status_t base64url_decode_length(apr_pool_t *pool,
+                                            const char *text,
+                                            apr_size_t text_length,
+                                            unsigned char **data,
+                                            apr_size_t *length)
+{
+    const unsigned char *in = (const unsigned char *)text;
+    apr_size_t rest = text_length % 4;
+    apr_size_t full = text_length - rest;
+    apr_size_t i;
+    unsigned char *out;
+    unsigned char *next;
+    long group;
+
+    if (rest == 1) {
+        return APR_EINVAL;
     }
-    if (c >= 'a' && c <= 'z') {
-        return c - 'a' + 26;
+    out = apr_palloc(pool, full / 4 * 3 + (rest ? rest - 1 : 0) + 1);
+    next = out;
+    for (i = 0; i < full; i += 4) {
+        long a = (long)base64url_values[in[i]] - 1;
+        long b = (long)base64url_values[in[i + 1]] - 1;
+        long c = (long)base64url_values[in[i + 2]] - 1;
+        long d = (long)base64url_values[in[i + 3]] - 1;
+
+        if ((a | b | c | d) < 0) {
+            return APR_EINVAL;
+        }
+        group = a << 18 | b << 12 | c << 6 | d;
+        next[0] = (unsigned char)(group >> 16);
+        next[1] = (unsigned char)(group >> 8);
+        next[2] = (unsigned char)group;
+        next += 3;
     }
-    if (c >= '0' && c <= '9') {
-        return c - '0' + 52;
+    if (rest > 0) {
+        long a = (long)base64url_values[in[i]] - 1;
+        long b = (long)base64url_values[in[i + 1]] - 1;
+        long c = rest == 3 ? (long)base64url_values[in[i + 2]] - 1 : 0;
+
+        if ((a | b | c) < 0) {
+            return APR_EINVAL;
+        }
+        group = a << 18 | b << 12 | c << 6;
+
+        /* The bits below the last whole byte (4 of them after two
+         * characters, 2 after three) must be zero in canonical text. */
+        if ((group & (rest == 2 ? 0xffff : 0xff)) != 0) {
+            return APR_EINVAL;
+        }
+        *next++ = (unsigned char)(group >> 16);
+        if (rest == 3) {
+            *next++ = (unsigned char)(group >> 8);
+        }
     }
-    if (c == '-') {
-        return 62;
-    }
-    if (c == '_') {
-        return 63;
-    }
-    return -1;
+
+    *next = '\0';
+    *data = out;
+    *length = (apr_size_t)(next - out);
+    return APR_SUCCESS;
 }
 
 /*
@@ -448,48 +612,10 @@ int mto_base64url_value(unsigned char c)
 apr_status_t mto_base64url_decode(apr_pool_t *pool, const char *text,
                                   unsigned char **data, apr_size_t *length)
 {
-    apr_size_t text_length;
-    apr_size_t rest;
-    apr_size_t i;
-    unsigned long group = 0;
-    unsigned char *out;
-    unsigned char *next;
-    int bits = 0;
-
     if (text == NULL || data == NULL || length == NULL) {
         return APR_EINVAL;
     }
-    text_length = strlen(text);
-    rest = text_length % 4;
-    if (rest == 1) {
-        return APR_EINVAL;
-    }
-
-    out = apr_palloc(pool, text_length / 4 * 3 + (rest ? rest - 1 : 0) + 1);
-    next = out;
-    for (i = 0; i < text_length; i++) {
-        int value = mto_base64url_value((unsigned char)text[i]);
-
-        if (value < 0) {
-            return APR_EINVAL;
-        }
-        group = (group << 6) | (unsigned long)value;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            *next++ = (unsigned char)(group >> bits);
-            group &= (1UL << bits) - 1;
-        }
-    }
-    /* Left-over bits (2 or 4 of them) must be zero in canonical text. */
-    if (group != 0) {
-        return APR_EINVAL;
-    }
-
-    *next = '\0';
-    *data = out;
-    *length = (apr_size_t)(next - out);
-    return APR_SUCCESS;
+    return base64url_decode_length(pool, text, strlen(text), data, length);
 }
 
 /* Returns NULL when text is NULL or the digest fails. */

@@ -5,7 +5,8 @@
  *     state and session bindings, then the decoder of that record on the
  *     opened plaintext;
  *   - mto_state_decode and mto_session_decode on the input itself. A
- *     record that decodes must encode again and decode to the same values;
+ *     record that decodes must encode again to the input bytes and decode
+ *     to the same values;
  *   - mto_base64url_decode on the input, which accepts only canonical
  *     text, so encoding the bytes again must give the input back;
  *   - mto_seal of the input bytes: mto_open must return them byte for
@@ -46,14 +47,14 @@ static int same_text(const char *a, const char *b)
 static void check_state_round_trip(apr_pool_t *pool,
                                    const mto_state_t *state)
 {
-    const char *json = mto_state_encode(pool, state);
+    const char *text = mto_state_encode(pool, state);
     mto_state_t again;
     mto_error_t err = { 0 };
 
-    if (json == NULL) {
+    if (text == NULL) {
         fuzz_fail("mto_state_encode rejected a decoded state record");
     }
-    if (mto_state_decode(pool, json, strlen(json), &again, &err)
+    if (mto_state_decode(pool, text, strlen(text), &again, &err)
         != APR_SUCCESS) {
         fuzz_fail("mto_state_decode rejected its own encoding: %s",
                   err.text);
@@ -72,14 +73,14 @@ static void check_state_round_trip(apr_pool_t *pool,
 static void check_session_round_trip(apr_pool_t *pool,
                                      const mto_session_t *session)
 {
-    const char *json = mto_session_encode(pool, session);
+    const char *text = mto_session_encode(pool, session);
     mto_session_t again;
     mto_error_t err = { 0 };
 
-    if (json == NULL) {
+    if (text == NULL) {
         fuzz_fail("mto_session_encode rejected a decoded session record");
     }
-    if (mto_session_decode(pool, json, strlen(json), &again, &err)
+    if (mto_session_decode(pool, text, strlen(text), &again, &err)
         != APR_SUCCESS) {
         fuzz_fail("mto_session_decode rejected its own encoding: %s",
                   err.text);
@@ -95,8 +96,36 @@ static void check_session_round_trip(apr_pool_t *pool,
     }
 }
 
-/* Decodes json as a state record, or as a session record when session. */
-static void decode_record(apr_pool_t *pool, const char *json, size_t size,
+/* Returns 1 when text is the size bytes at data. */
+static int same_bytes(const char *text, const char *data, size_t size)
+{
+    return text != NULL && strlen(text) == size
+           && memcmp(text, data, size) == 0;
+}
+
+/* A state record without a next path decodes with next "/", so its
+ * encoding matches the input either with that next path or without. */
+static void check_state_encoding(apr_pool_t *pool, mto_state_t state,
+                                 const char *data, size_t size)
+{
+    if (same_bytes(mto_state_encode(pool, &state), data, size)) {
+        return;
+    }
+    if (strcmp(state.next, "/") == 0) {
+        state.next = NULL;
+        if (same_bytes(mto_state_encode(pool, &state), data, size)) {
+            return;
+        }
+    }
+    fuzz_fail("a decoded state record encodes to other bytes");
+}
+
+/*
+ * Decodes size bytes at data as a state record, or as a session record
+ * when session. A record that decodes must encode to the input bytes
+ * again, because every record has exactly one encoding.
+ */
+static void decode_record(apr_pool_t *pool, const char *data, size_t size,
                           int session)
 {
     mto_state_t state;
@@ -104,19 +133,24 @@ static void decode_record(apr_pool_t *pool, const char *json, size_t size,
     mto_error_t err = { 0 };
 
     if (session) {
-        if (mto_session_decode(pool, json, size, &record, &err)
+        if (mto_session_decode(pool, data, size, &record, &err)
             == APR_SUCCESS) {
             check_session_round_trip(pool, &record);
+            if (!same_bytes(mto_session_encode(pool, &record), data, size)) {
+                fuzz_fail("a decoded session record encodes to other "
+                          "bytes");
+            }
             return;
         }
         fuzz_check_error(&err, 400, 1, "mto_session_decode");
         return;
     }
-    if (mto_state_decode(pool, json, size, &state, &err) == APR_SUCCESS) {
+    if (mto_state_decode(pool, data, size, &state, &err) == APR_SUCCESS) {
         if (state.next == NULL) {
             fuzz_fail("a decoded state record has no next path");
         }
         check_state_round_trip(pool, &state);
+        check_state_encoding(pool, state, data, size);
         return;
     }
     fuzz_check_error(&err, 400, 1, "mto_state_decode");

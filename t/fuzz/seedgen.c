@@ -458,10 +458,10 @@ static void write_tenant_seeds(void)
 }
 
 /* Seals a record with key number key_index of the fixed keys. */
-static const char *seal(const char *aad, const char *json, int key_index)
+static const char *seal(const char *aad, const char *record, int key_index)
 {
     const char *sealed = mto_seal(pool, &fuzz_cookie_keys[key_index], aad,
-                                  json, strlen(json));
+                                  record, strlen(record));
 
     if (sealed == NULL) {
         fail("sealing a cookie seed failed");
@@ -469,12 +469,47 @@ static const char *seal(const char *aad, const char *json, int key_index)
     return sealed;
 }
 
+/* The tag and the id, user and sub members of a short session record. */
+#define SESSION_HEAD "se1,1:i,1:u,1:s,"
+
+/* Writes records that break one rule each, so that the fuzzer starts
+ * next to every check of the decoder. */
+static void write_broken_record_seeds(const char *state_record,
+                                      const char *session_record)
+{
+    write_seed("fuzz_cookie", "state-record-time-string", -1, 1,
+               apr_psprintf(pool, "st1,3:s-1,3:n-1,%d:%s,%d:%s,-,-,"
+                            "10:1700000000,", (int)strlen(FUZZ_HOST),
+                            FUZZ_HOST, (int)strlen(FUZZ_ISSUER),
+                            FUZZ_ISSUER));
+    write_seed("fuzz_cookie", "session-record-time-overflow", -1, 1,
+               SESSION_HEAD "1:x,1:h,0,9223372036855,");
+    write_seed("fuzz_cookie", "session-record-leading-zero", -1, 1,
+               SESSION_HEAD "01:x,1:h,0,1,");
+    write_seed("fuzz_cookie", "session-record-overrun", -1, 1,
+               SESSION_HEAD "99:x,1:h,0,1,");
+    write_seed("fuzz_cookie", "session-record-trailing", -1, 1,
+               apr_pstrcat(pool, session_record, "1:x,", NULL));
+    write_seed("fuzz_cookie", "session-record-truncated", -1, 1,
+               apr_pstrndup(pool, session_record,
+                            strlen(session_record) / 2));
+    write_seed("fuzz_cookie", "session-record-version-2", -1, 1,
+               apr_pstrcat(pool, "se2,", session_record + 4, NULL));
+    write_seed("fuzz_cookie", "session-record-not-utf8", -1, 1,
+               SESSION_HEAD "2:\xed\xa0,1:h,0,1,");
+    write_seed("fuzz_cookie", "state-record-long-string", -1, 1,
+               apr_psprintf(pool, "st1,4097:%04097d,1:n,1:h,1:i,-,-,1,", 7));
+    write_seed("fuzz_cookie", "state-record-as-session", -1, 1,
+               state_record);
+}
+
 static void write_cookie_seeds(void)
 {
     mto_state_t state = { 0 };
     mto_session_t session = { 0 };
-    const char *state_json;
-    const char *session_json;
+    const char *state_record;
+    const char *state_implicit;
+    const char *session_record;
 
     state.state = "s-0123456789abcdef";
     state.nonce = FUZZ_NONCE;
@@ -490,35 +525,29 @@ static void write_cookie_seeds(void)
     session.host = FUZZ_HOST;
     session.created = apr_time_from_sec(FUZZ_NOW);
     session.expires = apr_time_from_sec(FUZZ_NOW + 28800);
-    state_json = mto_state_encode(pool, &state);
-    session_json = mto_session_encode(pool, &session);
-    if (state_json == NULL || session_json == NULL) {
+    state_record = mto_state_encode(pool, &state);
+    session_record = mto_session_encode(pool, &session);
+    state.next = NULL;
+    state.code_verifier = NULL;
+    state_implicit = mto_state_encode(pool, &state);
+    if (state_record == NULL || session_record == NULL
+        || state_implicit == NULL) {
         fail("encoding a cookie record failed");
     }
 
     write_seed("fuzz_cookie", "sealed-state", -1, 1,
-               seal(FUZZ_STATE_AAD, state_json, 0));
+               seal(FUZZ_STATE_AAD, state_record, 0));
+    write_seed("fuzz_cookie", "sealed-state-implicit", -1, 1,
+               seal(FUZZ_STATE_AAD, state_implicit, 0));
     write_seed("fuzz_cookie", "sealed-session", -1, 1,
-               seal(FUZZ_SESSION_AAD, session_json, 0));
+               seal(FUZZ_SESSION_AAD, session_record, 0));
     write_seed("fuzz_cookie", "sealed-session-earlier-key", -1, 1,
-               seal(FUZZ_SESSION_AAD, session_json, 1));
-    write_seed("fuzz_cookie", "state-json", -1, 1, state_json);
-    write_seed("fuzz_cookie", "state-json-implicit", -1, 1,
-               "{\"s\":\"s-1\",\"n\":\"n-1\",\"h\":\"" FUZZ_HOST "\","
-               "\"i\":\"" FUZZ_ISSUER "\",\"t\":1700000000}");
-    write_seed("fuzz_cookie", "session-json", -1, 1, session_json);
+               seal(FUZZ_SESSION_AAD, session_record, 1));
+    write_seed("fuzz_cookie", "state-record", -1, 1, state_record);
+    write_seed("fuzz_cookie", "state-record-implicit", -1, 1, state_implicit);
+    write_seed("fuzz_cookie", "session-record", -1, 1, session_record);
     write_seed("fuzz_cookie", "base64url", -1, 1, "AQIDBAUG_-8");
-    write_seed("fuzz_cookie", "state-json-time-string", -1, 1,
-               "{\"s\":\"s-1\",\"n\":\"n-1\",\"h\":\"" FUZZ_HOST "\","
-               "\"i\":\"" FUZZ_ISSUER "\",\"t\":\"1700000000\"}");
-    write_seed("fuzz_cookie", "session-json-time-overflow", -1, 1,
-               "{\"id\":\"i\",\"u\":\"u\",\"sub\":\"s\",\"i\":\"x\","
-               "\"h\":\"h\",\"c\":0,\"e\":9223372036855}");
-    write_seed("fuzz_cookie", "session-json-duplicate", -1, 1,
-               "{\"id\":\"i\",\"id\":\"j\",\"extra\":1}");
-    write_seed("fuzz_cookie", "state-json-long-string", -1, 1,
-               apr_psprintf(pool, "{\"s\":\"%04097d\",\"n\":\"n\","
-                            "\"h\":\"h\",\"i\":\"i\",\"t\":1}", 7));
+    write_broken_record_seeds(state_record, session_record);
 }
 
 int main(int argc, char **argv)

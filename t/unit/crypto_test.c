@@ -3,6 +3,7 @@
  * SHA-256 and the constant-time comparison.
  */
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -803,6 +804,122 @@ START_TEST(base64url_round_trip_all_bytes)
 }
 END_TEST
 
+static const char base64url_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+START_TEST(base64url_value_every_byte)
+{
+    int c;
+
+    for (c = 0; c < 256; c++) {
+        const char *found = c == 0 ? NULL : strchr(base64url_alphabet, c);
+        int expected = found ? (int)(found - base64url_alphabet) : -1;
+
+        ck_assert_msg(mto_base64url_value((unsigned char)c) == expected,
+                      "byte 0x%02x: value %d, expected %d", c,
+                      mto_base64url_value((unsigned char)c), expected);
+    }
+}
+END_TEST
+
+/* Puts each byte outside the alphabet at each position of a full group
+ * and of two- and three-character final groups. */
+START_TEST(base64url_decode_rejects_every_other_byte)
+{
+    static const char *const valid[] = {"Zm9vYmFy", "Zm9vYg", "Zm9vYmE"};
+    size_t v;
+    int c;
+
+    for (v = 0; v < sizeof(valid) / sizeof(valid[0]); v++) {
+        size_t length = strlen(valid[v]);
+        size_t position;
+
+        for (position = 0; position < length; position++) {
+            for (c = 1; c < 256; c++) {
+                char *text = apr_pstrdup(pool, valid[v]);
+                unsigned char *data;
+                apr_size_t decoded;
+
+                if (strchr(base64url_alphabet, c) != NULL) {
+                    continue;
+                }
+                text[position] = (char)c;
+                ck_assert_msg(mto_base64url_decode(pool, text, &data,
+                                                   &decoded) == APR_EINVAL,
+                              "accepted byte 0x%02x at %zu of %s", c,
+                              position, valid[v]);
+            }
+        }
+    }
+}
+END_TEST
+
+#define THREAD_COUNT 8
+#define THREAD_ROUNDS 200
+
+typedef struct {
+    const mto_key_t *keys;      /* current key, then the earlier one */
+    int failures;
+} open_job;
+
+/*
+ * Seals and opens under both keys with a pool of the thread's own. The
+ * first thread to reach OpenSSL fetches the cipher while the others
+ * wait for it.
+ */
+static void *open_in_thread(void *argument)
+{
+    open_job *job = argument;
+    apr_pool_t *thread_pool;
+    int round;
+
+    if (apr_pool_create_unmanaged(&thread_pool) != APR_SUCCESS) {
+        job->failures = THREAD_ROUNDS;
+        return NULL;
+    }
+    for (round = 0; round < THREAD_ROUNDS; round++) {
+        const char *text = apr_psprintf(thread_pool, "record %d", round);
+        const char *sealed = mto_seal(thread_pool, &job->keys[round % 2],
+                                      "session\nacme.example.com", text,
+                                      strlen(text));
+        char *plain = NULL;
+        int key_index = -1;
+
+        if (sealed == NULL
+            || mto_open(thread_pool, job->keys, 2,
+                        "session\nacme.example.com", sealed, 8192, &plain,
+                        NULL, &key_index) != APR_SUCCESS
+            || strcmp(plain, text) != 0 || key_index != round % 2) {
+            job->failures++;
+        }
+        apr_pool_clear(thread_pool);
+    }
+    apr_pool_destroy(thread_pool);
+    return NULL;
+}
+
+START_TEST(open_from_many_threads)
+{
+    mto_key_t keys[2];
+    open_job jobs[THREAD_COUNT];
+    pthread_t threads[THREAD_COUNT];
+    int i;
+
+    key_fill(&keys[0], 3);
+    key_fill(&keys[1], 4);
+    for (i = 0; i < THREAD_COUNT; i++) {
+        jobs[i].keys = keys;
+        jobs[i].failures = 0;
+        ck_assert_int_eq(pthread_create(&threads[i], NULL, open_in_thread,
+                                        &jobs[i]), 0);
+    }
+    for (i = 0; i < THREAD_COUNT; i++) {
+        ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
+        ck_assert_int_eq(jobs[i].failures, 0);
+    }
+}
+END_TEST
+
 /* SHA-256 and wiping */
 
 /* Digests of "" and "abc" from FIPS 180-2, appendix B.1. */
@@ -870,6 +987,7 @@ static Suite *crypto_suite(void)
     tcase_add_test(tc, open_rejects_other_versions);
     tcase_add_test(tc, open_rejects_short_input);
     tcase_add_test(tc, open_accepts_gcm_spec_vector);
+    tcase_add_test(tc, open_from_many_threads);
     suite_add_tcase(s, tc);
 
     tc = tcase_with_pool("key", 120);
@@ -893,6 +1011,8 @@ static Suite *crypto_suite(void)
     tcase_add_test(tc, base64url_decode_vectors);
     tcase_add_test(tc, base64url_decode_rejects_malformed);
     tcase_add_test(tc, base64url_round_trip_all_bytes);
+    tcase_add_test(tc, base64url_value_every_byte);
+    tcase_add_test(tc, base64url_decode_rejects_every_other_byte);
     tcase_add_test(tc, sha256_hex_vectors);
     tcase_add_test(tc, wipe_zeroes_bytes);
     suite_add_tcase(s, tc);
