@@ -54,6 +54,17 @@ apr_status_t mto_cache_add(server_rec *s, apr_pool_t *pool, const char *key,
                            const char *value, apr_size_t length,
                            apr_time_t expiry);
 
+/*
+ * Removes key and returns APR_SUCCESS when a live entry existed, or
+ * APR_NOTFOUND when none did. As with mto_cache_add, the check and the
+ * removal happen under the cache mutex, so with shmcb only one of two
+ * processes taking the same key succeeds. With memcache or redis they are
+ * two steps, and two nodes taking the same key at the same moment can
+ * both succeed.
+ */
+apr_status_t mto_cache_take(server_rec *s, apr_pool_t *pool,
+                            const char *key);
+
 /* Removes key; a missing key is not an error. */
 apr_status_t mto_cache_remove(server_rec *s, apr_pool_t *pool,
                               const char *key);

@@ -16,6 +16,11 @@
 #define MTO_SESSION_COOKIE "__Host-mto_session"
 #define MTO_STATE_COOKIE_PREFIX "__Host-mto_state_"
 
+/* Shared cache key prefix of a login in progress: the entry exists from
+ * the redirect to the provider until the callback takes it, so a state
+ * is accepted once, and never after its entry was dropped. */
+#define MTO_PENDING_PREFIX "p:"
+
 /* Purposes bound into the sealed cookies with the tenant host. */
 #define MTO_PURPOSE_STATE "state"
 #define MTO_PURPOSE_SESSION "session"

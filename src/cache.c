@@ -112,8 +112,11 @@ apr_status_t mto_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
         }
     }
 
-    hints.avg_id_len = 64;
-    hints.avg_obj_size = 2048;
+    /* shmcb makes one index slot per (avg_id_len + avg_obj_size) bytes of
+     * its size. The module's keys have 30 to 70 bytes, and its values 1
+     * byte (markers) to about 500 (tenant records, sessions, key sets). */
+    hints.avg_id_len = 48;
+    hints.avg_obj_size = 256;
     hints.expiry_interval = 60;
     rv = cache.provider->init(cache.instance, "mto", &hints, s, pconf);
     if (rv != APR_SUCCESS) {
@@ -286,6 +289,29 @@ apr_status_t mto_cache_add(server_rec *s, apr_pool_t *pool, const char *key,
                                    provider_expiry(expiry),
                                    (unsigned char *)value,
                                    (unsigned int)length, pool);
+    }
+    cache_unlock();
+    return rv;
+}
+
+apr_status_t mto_cache_take(server_rec *s, apr_pool_t *pool,
+                            const char *key)
+{
+    unsigned char probe[MTO_CACHE_VALUE_GUESS];
+    unsigned int got = sizeof(probe);
+    apr_status_t rv = store_begin(pool, &key, 0);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = cache.provider->retrieve(cache.instance, s,
+                                  (const unsigned char *)key,
+                                  (unsigned int)strlen(key), probe, &got,
+                                  pool);
+    if (rv == APR_SUCCESS || rv == APR_ENOSPC) {
+        rv = cache.provider->remove(cache.instance, s,
+                                    (const unsigned char *)key,
+                                    (unsigned int)strlen(key), pool);
     }
     cache_unlock();
     return rv;

@@ -167,8 +167,8 @@ static int check_flow_fields(const mto_state_t *state,
 }
 
 /*
- * Opens the state cookie for the posted state, clears it, and marks the
- * state used. Returns OK or an HTTP status with *problem set.
+ * Opens the state cookie for the posted state, clears it, and takes the
+ * login's pending entry from the shared cache. Returns OK or an HTTP status with *problem set.
  */
 static int consume_state(request_rec *r, const mto_config_t *conf,
                          const char *host, const char *param,
@@ -214,17 +214,18 @@ static int consume_state(request_rec *r, const mto_config_t *conf,
         return HTTP_BAD_REQUEST;
     }
 
-    /* The used-state record outlives the cookie, so a captured form and
-     * cookie cannot be replayed from another browser either. */
-    rv = mto_cache_add(r->server, r->pool,
-                       apr_pstrcat(r->pool, "u:", param, NULL), "1", 1,
-                       expiry + apr_time_from_sec(conf->clock_skew));
-    if (rv == APR_EEXIST) {
-        *problem = "state already used";
+    /* The pending entry is taken here, so a captured form and cookie
+     * cannot be replayed from any browser. A state whose entry the cache
+     * dropped is rejected too. */
+    rv = mto_cache_take(r->server, r->pool,
+                        apr_pstrcat(r->pool, MTO_PENDING_PREFIX, param, NULL));
+    if (rv == APR_NOTFOUND) {
+        *problem = "state not found in the shared cache: already used, "
+                   "dropped from a full cache, or the cache is unreachable";
         return HTTP_BAD_REQUEST;
     }
     if (rv != APR_SUCCESS) {
-        *problem = "cannot record the state as used in the shared cache";
+        *problem = "cannot take the state from the shared cache";
         return HTTP_SERVICE_UNAVAILABLE;
     }
     return OK;

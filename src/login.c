@@ -8,6 +8,7 @@
 #include <http_core.h>
 #include <http_protocol.h>
 
+#include "mto_cache.h"
 #include "mto_metrics.h"
 #include "mto_request.h"
 #include "mto_resolve.h"
@@ -132,6 +133,30 @@ static int set_state_cookie(request_rec *r, const mto_config_t *conf,
     return 1;
 }
 
+/*
+ * Records the login in the shared cache until the state expires, so that
+ * the callback can take it once. Returns 0, with a log line, when the
+ * cache cannot store it.
+ */
+static int record_pending(request_rec *r, const mto_config_t *conf,
+                          const mto_state_t *state)
+{
+    apr_time_t expiry = state->created + apr_time_from_sec(conf->state_ttl)
+                        + apr_time_from_sec(conf->clock_skew);
+    apr_status_t rv;
+
+    rv = mto_cache_set(r->server, r->pool,
+                       apr_pstrcat(r->pool, MTO_PENDING_PREFIX, state->state,
+                                   NULL), "1", 1, expiry);
+    if (rv != APR_SUCCESS) {
+        mto_log(r, APLOG_ERR, rv, state->host, "MTO0036",
+                "login failed: cannot record the login in the shared "
+                "cache, so its callback could not be checked");
+        return 0;
+    }
+    return 1;
+}
+
 int mto_login_start(request_rec *r, const mto_config_t *conf,
                     const char *return_to)
 {
@@ -182,10 +207,22 @@ int mto_login_start(request_rec *r, const mto_config_t *conf,
     }
 
     location = authorization_url(r, conf, tenant, &state, client_id);
-    if (location == NULL || !set_state_cookie(r, conf, &state)) {
+    if (location == NULL) {
         mto_log(r, APLOG_ERR, 0, ctx->host, "MTO0035",
-                "login failed: cannot seal the state cookie or compute the "
-                "code challenge");
+                "login failed: cannot compute the code challenge");
+        mto_metric_inc(MTO_METRIC_LOGIN_FAILED);
+        return mto_page_error(r, HTTP_INTERNAL_SERVER_ERROR,
+                              "Sign-in cannot start on this server.");
+    }
+    if (!record_pending(r, conf, &state)) {
+        mto_metric_inc(MTO_METRIC_LOGIN_FAILED);
+        return mto_page_error(r, HTTP_SERVICE_UNAVAILABLE,
+                              "Sign-in cannot start on this server right "
+                              "now. Try again in a moment.");
+    }
+    if (!set_state_cookie(r, conf, &state)) {
+        mto_log(r, APLOG_ERR, 0, ctx->host, "MTO0035",
+                "login failed: cannot seal the state cookie");
         mto_metric_inc(MTO_METRIC_LOGIN_FAILED);
         return mto_page_error(r, HTTP_INTERNAL_SERVER_ERROR,
                               "Sign-in cannot start on this server.");

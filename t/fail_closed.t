@@ -1,7 +1,11 @@
-# The used-state record is what makes a state single-use across browsers
-# and nodes, so a callback whose state cannot be recorded in the shared
-# cache fails with 503 and signs nobody in. The instance here uses a redis
-# cache on a loopback port where nothing listens.
+# A login is accepted at the callback only while its pending entry is in
+# the shared cache, so the module fails closed when the cache cannot be
+# written or read: a login that cannot be recorded gets 503 and no state
+# cookie, and a callback whose state cannot be taken from the cache signs
+# nobody in. mod_socache_redis reports an unreachable server on a read as
+# a missing entry, so that callback gets 400. The dead node uses a redis cache on a loopback
+# port where nothing listens. The live node has a shmcb and the same
+# passphrase, so a login started there can be posted to the dead node.
 
 use strict;
 use warnings FATAL => 'all';
@@ -23,27 +27,39 @@ my $closed = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
 my $closed_port = $closed->sockport;
 close $closed;
 
-my $node = start_httpd(name => 'deadcache',
+my $dead = start_httpd(name => 'deadcache',
                        cache => "redis:127.0.0.1:$closed_port");
-my $vhost = $node->{name};
+my $live = start_httpd(name => 'livecache');
 
-my $login = start_login(vhost => $vhost, host => 'a.tenants.test');
-check($login->{response}->code, 302,
-      'dead cache: login still redirects to the provider');
-check(defined $login->{cookie} ? 1 : 0, 1, 'dead cache: state cookie set');
+my $login = start_login(vhost => $dead->{name}, host => 'a.tenants.test');
+check($login->{response}->code, 503, 'dead cache: login fails with 503');
+check(scalar(state_cookies($login->{response})), 0,
+      'dead cache: no state cookie');
+check_like(MTO::Httpd::log_text($dead),
+           qr/tenant a\.tenants\.test: login failed: cannot record the login/,
+           'dead cache: login log names the reason');
 
+$login = start_login(vhost => $live->{name}, host => 'a.tenants.test');
+check($login->{response}->code, 302, 'live cache: login redirects');
 my $token = mint(tenant => 'a', claims => id_token_claims(
     tenant => 'a', nonce => $login->{nonce}));
-my $response = callback(vhost => $vhost, host => 'a.tenants.test',
+my $response = callback(vhost => $dead->{name}, host => 'a.tenants.test',
                         login => $login,
                         fields => [state => $login->{state},
                                    id_token => $token]);
-check($response->code, 503, 'dead cache: callback fails with 503');
+check($response->code, 400, 'dead cache: callback fails with 400');
 check(session_cookie_set($response) ? 1 : 0, 0,
       'dead cache: no session cookie');
-check_like(MTO::Httpd::log_text($node),
-           qr/cannot record the state as used in the shared cache/,
-           'dead cache: log names the reason');
+check_like(MTO::Httpd::log_text($dead),
+           qr/tenant a\.tenants\.test: callback rejected \(400\): state not found in the shared cache/,
+           'dead cache: callback log names the reason');
 
-MTO::Httpd::stop_httpd($node);
+# The same callback at the node that recorded the login signs in.
+$response = callback(vhost => $live->{name}, host => 'a.tenants.test',
+                     login => $login,
+                     fields => [state => $login->{state},
+                                id_token => $token]);
+check($response->code, 303, 'live cache: callback signs in');
+
+MTO::Httpd::stop_httpd($_) for $dead, $live;
 done_testing();

@@ -361,7 +361,9 @@ for my $entry (@accepted) {
                             headers => [browser_cookie_header(\%second)]);
     check_rejected({ response => $replay, follow_up => $follow_up,
                      jar => \%second, token => $first->{token} },
-                   $label, 400, qr/state already used/, $mark);
+                   $label, 400,
+                   qr/state not found in the shared cache: already used/,
+                   $mark);
 }
 
 # A cookie name sent twice may be one planted next to the real cookie, so
