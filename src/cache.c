@@ -2,6 +2,8 @@
  * The shared cache: one ap_socache provider instance for the whole server,
  * selected by the cache directive in the main server configuration.
  */
+#include <string.h>
+
 #include <apr_strings.h>
 #include <apr_global_mutex.h>
 #include <ap_provider.h>
@@ -34,6 +36,7 @@
 typedef struct {
     const char *provider_name;
     const char *provider_args;
+    int spread_first_byte;      /* the provider shards by the key's first byte */
     ap_socache_provider_t *provider;
     ap_socache_instance_t *instance;
     apr_global_mutex_t *mutex;
@@ -61,6 +64,7 @@ const char *mto_cache_configure(apr_pool_t *pconf, const char *spec)
                             name, name);
     }
     cache.provider_name = name;
+    cache.spread_first_byte = strcmp(name, "shmcb") == 0;
     cache.provider_args = sep ? apr_pstrdup(pconf, sep + 1) : NULL;
     return NULL;
 }
@@ -159,17 +163,48 @@ static void cache_unlock(void)
 }
 
 /* Returns the key passed to the provider for key. */
+/*
+ * Returns a byte from 1 to 255 that depends on every byte of key (FNV-1a),
+ * never 0, so the key stays a C string.
+ */
+static char spread_byte(const char *key)
+{
+    apr_uint32_t hash = 2166136261u;
+
+    for (; *key; key++) {
+        hash = (hash ^ (unsigned char)*key) * 16777619u;
+    }
+    return (char)(hash % 255 + 1);
+}
+
+/*
+ * Maps a module key to the key given to the provider. A key longer than
+ * MTO_CACHE_KEY_MAX is replaced by its prefix and SHA-256. shmcb picks
+ * the subcache of an entry from the first byte of its key alone, and the
+ * module's keys start with one of a few prefix letters, so for shmcb each
+ * key starts with a byte hashed from the whole key; otherwise the entries
+ * would share a handful of subcaches, a small part of the cache's size.
+ */
 static const char *provider_key(apr_pool_t *pool, const char *key)
 {
     const char *colon;
+    char *spread;
+    apr_size_t length;
 
-    if (strlen(key) <= MTO_CACHE_KEY_MAX) {
+    if (strlen(key) > MTO_CACHE_KEY_MAX) {
+        colon = ap_strchr_c(key, ':');
+        key = apr_pstrcat(pool, colon
+                                ? apr_pstrmemdup(pool, key, colon - key + 1)
+                                : "", "#", mto_sha256_hex(pool, key), NULL);
+    }
+    if (!cache.spread_first_byte) {
         return key;
     }
-    colon = ap_strchr_c(key, ':');
-    return apr_pstrcat(pool, colon
-                             ? apr_pstrmemdup(pool, key, colon - key + 1)
-                             : "", "#", mto_sha256_hex(pool, key), NULL);
+    length = strlen(key);
+    spread = apr_palloc(pool, length + 2);
+    spread[0] = spread_byte(key);
+    memcpy(spread + 1, key, length + 1);
+    return spread;
 }
 
 static apr_time_t provider_expiry(apr_time_t expiry)

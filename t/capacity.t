@@ -1,8 +1,8 @@
-# A full shmcb drops its oldest entries. An instance with a 32 KiB cache
-# resolves 300 generated tenants, then a normal login at a tenant still
-# signs in. A login in progress is accepted only while its pending entry
-# is in the cache, so a login whose entry was dropped, and a replayed
-# callback, are both rejected after the cache has turned over.
+# A full shmcb drops its oldest entries, and only then. An instance with a
+# 32 KiB cache resolves 300 generated tenants, then a normal login at a
+# tenant still signs in. A login in progress is accepted only while its
+# pending entry is in the cache, so a login whose entry was dropped, and a
+# replayed callback, are both rejected after the cache has turned over.
 
 use strict;
 use warnings FATAL => 'all';
@@ -77,5 +77,29 @@ my $log = MTO::Httpd::log_text($node);
 check(scalar(() = $log =~ /\[[^\]]*:(?:error|crit)\]/g), 0,
       'full cache: no errors logged');
 MTO::Httpd::stop_httpd($node);
+
+# shmcb picks a subcache from the first byte of a key, so the module's
+# keys must not share a few first bytes. A 1 MiB shmcb has 32 subcaches of
+# 107 entries: 500 logins started after the first leave the first one
+# pending only when they spread over the subcaches.
+{
+    my $roomy = start_httpd(name => 'roomy', threads => 4,
+                            cache => 'shmcb:' . Apache::Test::vars('t_logs')
+                                     . '/instances/roomy-cache(1048576)');
+    my $first = start_login(vhost => 'roomy', host => 'a.tenants.test');
+    my %statuses;
+    for (1 .. 500) {
+        my $login = start_login(vhost => 'roomy', host => 'a.tenants.test');
+        $statuses{ $login->{response}->code }++;
+    }
+    check(join(',', sort keys %statuses), '302',
+          '1 MiB cache: 500 more logins redirect');
+    my $response = callback(vhost => 'roomy', host => 'a.tenants.test',
+                            login => $first,
+                            fields => [state => $first->{state},
+                                       id_token => token_for($first)]);
+    check($response->code, 303, '1 MiB cache: first login still pending');
+    MTO::Httpd::stop_httpd($roomy);
+}
 
 done_testing();
