@@ -299,22 +299,36 @@ apr_status_t mto_cache_set(server_rec *s, apr_pool_t *pool, const char *key,
     return rv;
 }
 
+/*
+ * Looks key up with the lock held. Returns APR_SUCCESS when a live entry
+ * exists, APR_NOTFOUND when none does, or the provider's error.
+ */
+static apr_status_t entry_exists(server_rec *s, apr_pool_t *pool,
+                                 const char *key)
+{
+    unsigned char probe[MTO_CACHE_VALUE_GUESS];
+    unsigned int got = sizeof(probe);
+    apr_status_t rv;
+
+    rv = cache.provider->retrieve(cache.instance, s,
+                                  (const unsigned char *)key,
+                                  (unsigned int)strlen(key), probe, &got,
+                                  pool);
+    /* APR_ENOSPC: an entry too large for the probe exists. */
+    return rv == APR_ENOSPC ? APR_SUCCESS : rv;
+}
+
 apr_status_t mto_cache_add(server_rec *s, apr_pool_t *pool, const char *key,
                            const char *value, apr_size_t length,
                            apr_time_t expiry)
 {
-    unsigned char probe[MTO_CACHE_VALUE_GUESS];
-    unsigned int got = sizeof(probe);
     apr_status_t rv = store_begin(pool, &key, length);
 
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    rv = cache.provider->retrieve(cache.instance, s,
-                                  (const unsigned char *)key,
-                                  (unsigned int)strlen(key), probe, &got,
-                                  pool);
-    if (rv == APR_SUCCESS || rv == APR_ENOSPC) {
+    rv = entry_exists(s, pool, key);
+    if (rv == APR_SUCCESS) {
         rv = APR_EEXIST;
     }
     else if (rv == APR_NOTFOUND) {
@@ -332,18 +346,13 @@ apr_status_t mto_cache_add(server_rec *s, apr_pool_t *pool, const char *key,
 apr_status_t mto_cache_take(server_rec *s, apr_pool_t *pool,
                             const char *key)
 {
-    unsigned char probe[MTO_CACHE_VALUE_GUESS];
-    unsigned int got = sizeof(probe);
     apr_status_t rv = store_begin(pool, &key, 0);
 
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    rv = cache.provider->retrieve(cache.instance, s,
-                                  (const unsigned char *)key,
-                                  (unsigned int)strlen(key), probe, &got,
-                                  pool);
-    if (rv == APR_SUCCESS || rv == APR_ENOSPC) {
+    rv = entry_exists(s, pool, key);
+    if (rv == APR_SUCCESS) {
         rv = cache.provider->remove(cache.instance, s,
                                     (const unsigned char *)key,
                                     (unsigned int)strlen(key), pool);
