@@ -35,6 +35,24 @@ RATIOS = [
 
 SCHEMES = [("http", "HTTP"), ("https", "HTTPS")]
 
+# Callbacks per second of this module must reach this many times
+# mod_auth_openidc's with client-cookie sessions, in one run.
+CALLBACK_RATIO_TARGET = 3.0
+
+# Callbacks per second of this module must also reach this share of the
+# ceiling that bare httpd and signature verification set together
+# (callback_ceiling).
+CALLBACK_CEILING_TARGET = 0.80
+
+ALGORITHMS = [("RS256", "RS256 (RSA-2048)"), ("ES256", "ES256 (ECDSA P-256)")]
+
+CALLBACK_CONFIGS = ("mto", "oidc-cookie", "oidc-shm")
+
+CALLBACK_RATIOS = [
+    ("2/4a", "mto", "oidc-cookie"),
+    ("2/4b", "mto", "oidc-shm"),
+]
+
 # Put before a reading carried over from the page of an earlier run.
 EARLIER_RUN_NOTE = ("*Written for an earlier run: check it against the "
                     "figures above.*\n\n")
@@ -159,39 +177,57 @@ def rounds_memory_lines(by_key):
     return lines
 
 
-def long_run_lines(by_key, parts):
+def long_readings(by_key, config):
+    """Return the long run's readings of one configuration, in order.
+
+    Reading 0 is taken before the first part and reading N after part N.
+    """
+    readings = []
+    while (config, f"long-{len(readings)}") in by_key:
+        readings.append(by_key[(config, f"long-{len(readings)}")])
+    return readings
+
+
+def long_run_lines(by_key, meta):
     """Return the RSS after each part of the long run, per configuration.
 
     Growth is counted from the end of the first part, after which the
     allocators of the threads that take work have mostly grown.
     """
-    if parts < 2:
+    runs = {config: long_readings(by_key, config) for config, _, _ in CONFIGS}
+    runs = {config: readings for config, readings in runs.items()
+            if len(readings) >= 3}
+    if not runs:
         return ["No long run was made."]
+    parts = max(len(readings) for readings in runs.values()) - 1
     header = " | ".join(f"after part {part}" for part in range(1, parts + 1))
-    lines = [f"| # | RSS, KiB: before | {header} | growth after part 1 |"
-             " requests after part 1 | growth per request |",
+    lines = [f"| # | seconds per part | RSS, KiB: before | {header} | "
+             "growth after part 1 | requests after part 1 | "
+             "growth per request |",
              "| --- " * (parts + 6) + "|"]
     for config, number, _ in CONFIGS:
-        readings = [by_key.get((config, f"long-{part}"))
-                    for part in range(parts + 1)]
-        if any(reading is None for reading in readings):
+        readings = runs.get(config)
+        if readings is None:
             continue
-        rss = [int(reading["rss_kib"]) for reading in readings]
+        rss = [f"{int(reading['rss_kib']):,}" for reading in readings]
+        rss += [""] * (parts + 1 - len(rss))
         served = (int(readings[-1]["requests"])
                   - int(readings[1]["requests"]))
-        growth = rss[-1] - rss[1]
+        growth = int(readings[-1]["rss_kib"]) - int(readings[1]["rss_kib"])
         per_request = growth * 1024 / served if served else 0.0
-        cells = " | ".join(f"{value:,}" for value in rss)
-        lines.append(f"| {number} | {cells} | {growth:+,} KiB | "
-                     f"{served:,} | {per_request:+.2f} bytes |")
+        seconds = meta.get(f"long_part_seconds:{config}", "?")
+        lines.append(f"| {number} | {seconds} | {' | '.join(rss)} | "
+                     f"{growth:+,} KiB | {served:,} | "
+                     f"{per_request:+.2f} bytes |")
     return lines
 
 
 def cold_lines(cold_rows):
     if not cold_rows:
         return ["Not measured: the provider or the module did not run."]
-    lines = ["| tenant host | first request, ms | second request, ms |"
-             " status |", "| --- | --- | --- | --- |"]
+    lines = ["| tenant host | first request, ms | back-channel requests |"
+             " second request, ms | back-channel requests | status |",
+             "| --- | --- | --- | --- | --- | --- |"]
     hosts = {}
     for row in cold_rows:
         hosts.setdefault(row["host"], {})[row["phase"]] = row
@@ -207,8 +243,9 @@ def cold_lines(cold_rows):
         status = cold["status"]
         if warm["status"] != status:
             status += f", then {warm['status']}"
-        lines.append(f"| {host} | {cold_ms[-1]:.1f} | {warm_ms[-1]:.1f} | "
-                     f"{status} |")
+        lines.append(f"| {host} | {cold_ms[-1]:.1f} | "
+                     f"{cold.get('fetches', '?')} | {warm_ms[-1]:.1f} | "
+                     f"{warm.get('fetches', '?')} | {status} |")
     if cold_ms:
         lines.append("")
         lines.append(f"Median: {statistics.median(cold_ms):.1f} ms for the "
@@ -217,18 +254,28 @@ def cold_lines(cold_rows):
     return lines
 
 
-def speed_lines(speed_text, cores):
+def verify_rates(speed_text):
+    """Return {algorithm: verifies per second on one core} from openssl."""
     rsa = re.search(r"^rsa 2048 bits\s+\S+\s+\S+\s+\S+\s+(\S+)", speed_text,
                     re.MULTILINE)
     ecdsa = re.search(r"256 bits ecdsa \(nistp256\)\s+\S+\s+\S+\s+\S+\s+"
                       r"(\S+)", speed_text)
-    if rsa is None or ecdsa is None:
+    rates = {}
+    if rsa is not None:
+        rates["RS256"] = float(rsa.group(1))
+    if ecdsa is not None:
+        rates["ES256"] = float(ecdsa.group(1))
+    return rates
+
+
+def speed_lines(speed_text, cores):
+    rates = verify_rates(speed_text)
+    if len(rates) != len(ALGORITHMS):
         return ["`openssl speed` gave no verify rates."]
     lines = ["| id_token algorithm | verify/s on one core | "
              f"ceiling on {cores} cores |", "| --- | --- | --- |"]
-    for name, match in (("RS256 (RSA-2048)", rsa),
-                        ("ES256 (ECDSA P-256)", ecdsa)):
-        rate = float(match.group(1))
+    for alg, name in ALGORITHMS:
+        rate = rates[alg]
         lines.append(f"| {name} | {rate:,.0f} | {rate * cores:,.0f} |")
     return lines
 
@@ -359,9 +406,10 @@ def intro_section(meta):
         "",
         "`bench/run` measures the requests per second and latency of a "
         "signed-in request through mod_multitenant_oidc next to bare httpd "
-        "and next to mod_auth_openidc, side by side in one run on one "
-        "machine. Rerun it with `sudo bench/run` on Debian 12. It rewrites "
-        "everything on this page above the reading.",
+        "and next to mod_auth_openidc, and the callbacks per second that "
+        "complete a login, side by side in one run on one machine. Rerun "
+        "it with `sudo bench/run` on Debian 12. It rewrites everything on "
+        "this page above the reading.",
         "",
         "## Machine and versions",
         "",
@@ -465,9 +513,7 @@ def results_section(meta, results):
 
 def memory_section(meta, rss_rows):
     by_key = {(row["config"], row["phase"]): row for row in rss_rows}
-    # Readings named long-0 (before) to long-N (after part N).
-    parts = sum(1 for row in rss_rows if row["config"] == "bare"
-                and row["phase"].startswith("long-"))
+    target = int(meta.get("long_requests", "0"))
     lines = [
         "## Memory of httpd children",
         "",
@@ -477,12 +523,16 @@ def memory_section(meta, rss_rows):
     lines += rounds_memory_lines(by_key)
     lines += [
         "",
-        f"Long run, after the rounds: {meta.get('long_parts', '?')} parts "
-        f"of {meta.get('long_part_seconds', '?')} s over HTTPS per "
-        "configuration.",
+        "Long run, after the rounds: signed-in requests over HTTPS in parts "
+        "of equal length per configuration, with the RSS read after each "
+        "part. Growth is counted from the end of the first part, while the "
+        "allocators of the worker threads settle. The parts are sized from "
+        "the configuration's HTTPS rate in the rounds, and parts follow "
+        f"until at least {meta.get('long_parts', '?')} have run and those "
+        f"after the first have served {target:,} requests.",
         "",
     ]
-    lines += long_run_lines(by_key, parts - 1)
+    lines += long_run_lines(by_key, meta)
     lines.append("")
     return lines
 
@@ -496,7 +546,9 @@ def cold_start_section(cold_rows):
         "curl over a new HTTPS connection. In between, the module fetches "
         "the tenant information (served by the bare instance) and the "
         "provider's discovery document over loopback TLS. The second "
-        "request at the same host finds the tenant in the shared cache.",
+        "request at the same host finds the tenant in the shared cache. "
+        "The back-channel requests of each are the change in the module's "
+        "`mto_backchannel_requests_total` counters around it.",
         "",
     ]
     lines += cold_lines(cold_rows)
@@ -504,17 +556,241 @@ def cold_start_section(cold_rows):
     return lines
 
 
-def speed_section(speed_text, cores):
-    lines = [
-        "## Callback rate ceiling",
+def index_callbacks(rows):
+    """Map (round, config, alg) to the row, for the numbered rounds."""
+    return {(row["round"], row["config"], row["alg"]): row for row in rows
+            if row["round"].isdigit()}
+
+
+def callback_rows(callbacks, config, alg):
+    return [row for (_, c, a), row in sorted(callbacks.items())
+            if c == config and a == alg]
+
+
+def callback_ratios(callbacks, alg, numerator, denominator):
+    """Return the per-round ratios of two configurations' callback rates."""
+    values = []
+    for (rnd, c, a), row in sorted(callbacks.items()):
+        if c != numerator or a != alg:
+            continue
+        other = callbacks.get((rnd, denominator, alg))
+        if other is not None and float(other["rate"]) > 0:
+            values.append(float(row["rate"]) / float(other["rate"]))
+    return values
+
+
+def bare_https_rate(results):
+    values = [float(row["rps"]) for row in config_rows(results, "https",
+                                                       "bare")]
+    return statistics.mean(values) if values else None
+
+
+def callback_ceiling(bare_rate, verify_rate, cores):
+    """Return the callbacks/s if each cost a bare request and a verify.
+
+    The verifications are spread over the cores, and the HTTP work of a
+    request and its verification take their time one after the other.
+    """
+    return 1 / (1 / bare_rate + 1 / (cores * verify_rate))
+
+
+def callback_table(callbacks, meta):
+    lines = ["| # | configuration | id_token | callbacks/s, mean (range) | "
+             "p50 ms | p99 ms | provider fetches while timed |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for alg, _ in ALGORITHMS:
+        for config, number, label in CONFIGS:
+            if config not in CALLBACK_CONFIGS:
+                continue
+            rows = callback_rows(callbacks, config, alg)
+            if not rows:
+                state = meta.get(f"state:{config}", "not run")
+                lines.append(f"| {number} | {label} | {alg} | "
+                             f"not measured ({state}) | | | |")
+                continue
+            rates = [float(row["rate"]) for row in rows]
+            p50 = statistics.median(float(row["p50_ms"]) for row in rows)
+            p99 = statistics.median(float(row["p99_ms"]) for row in rows)
+            fetches = sum(int(row["provider_fetches"]) for row in rows)
+            lines.append(f"| {number} | {label} | {alg} | "
+                         f"{format_spread(rates, 0)} | {p50:.2f} | "
+                         f"{p99:.2f} | {fetches} |")
+    return lines
+
+
+def callback_ratio_table(callbacks):
+    lines = ["| ratio of callbacks/s | RS256 | ES256 |", "| --- | --- | --- |"]
+    for name, numerator, denominator in CALLBACK_RATIOS:
+        cells = [format_spread(callback_ratios(callbacks, alg, numerator,
+                                               denominator), 2)
+                 for alg, _ in ALGORITHMS]
+        lines.append(f"| {name} | {cells[0]} | {cells[1]} |")
+    return lines
+
+
+def ceiling_table(callbacks, bare_rate, rates, cores):
+    lines = ["| id_token | bare httpd requests/s over HTTPS | verify/s on "
+             f"{cores} cores | ceiling, callbacks/s | "
+             f"{CALLBACK_CEILING_TARGET:.0%} of the ceiling | "
+             "module's callbacks/s | share of the ceiling |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for alg, _ in ALGORITHMS:
+        module = [float(row["rate"]) for row in callback_rows(callbacks,
+                                                              "mto", alg)]
+        ceiling = callback_ceiling(bare_rate, rates[alg], cores)
+        share = (f"{statistics.mean(module) / ceiling:.0%}" if module
+                 else "n/a")
+        rate = f"{statistics.mean(module):,.0f}" if module else "n/a"
+        lines.append(f"| {alg} | {bare_rate:,.0f} | "
+                     f"{rates[alg] * cores:,.0f} | {ceiling:,.0f} | "
+                     f"{ceiling * CALLBACK_CEILING_TARGET:,.0f} | {rate} | "
+                     f"{share} |")
+    return lines
+
+
+def callback_target_lines(callbacks, bare_rate, rates, cores):
+    lines = []
+    for alg, _ in ALGORITHMS:
+        ratios = callback_ratios(callbacks, alg, "mto", "oidc-cookie")
+        if not ratios:
+            lines.append(f"- (a) {alg}: not measured.")
+            continue
+        mean = statistics.mean(ratios)
+        verdict = "met" if mean >= CALLBACK_RATIO_TARGET else "not met"
+        lines.append(f"- (a) {alg}: 2/4a = {mean:.2f} over {len(ratios)} "
+                     f"round(s), lowest {min(ratios):.2f}: **{verdict}**.")
+    for alg, _ in ALGORITHMS:
+        module = [float(row["rate"]) for row in callback_rows(callbacks,
+                                                              "mto", alg)]
+        if not module or bare_rate is None or alg not in rates:
+            lines.append(f"- (b) {alg}: not measured.")
+            continue
+        ceiling = callback_ceiling(bare_rate, rates[alg], cores)
+        mean = statistics.mean(module)
+        verdict = ("met" if mean >= CALLBACK_CEILING_TARGET * ceiling
+                   else "not met")
+        lines.append(f"- (b) {alg}: {mean:,.0f} callbacks/s against a "
+                     f"ceiling of {ceiling:,.0f}, {mean / ceiling:.0%} of "
+                     f"it: **{verdict}**.")
+    return lines
+
+
+def callback_method_lines(meta, callback_rows_all):
+    fetch_note = ("none in any timed run" if not any(
+        int(row["provider_fetches"]) for row in callback_rows_all
+        if row["round"].isdigit()) else "see the last column")
+    return [
+        "A callback is the request that the provider's form_post makes "
+        "after a user signed in. For each one the server checks the posted "
+        "state against the browser's state cookie, verifies the id_token's "
+        "signature with the provider's key, checks its claims (`iss`, "
+        "`aud`, `exp`, `iat`, `nonce`), marks the login as used in its "
+        "shared-memory cache (this module takes the login's pending entry, "
+        "mod_auth_openidc stores the nonce), creates a session cookie and "
+        "redirects to the page first requested.",
+        "",
+        "- Provider: static files, no provider process. The script makes an "
+        "RSA-2048 and a P-256 key pair with openssl, and the bare instance "
+        "serves over HTTPS, for each algorithm, a discovery document and a "
+        "JWK Set with the one public key, plus the tenant information of "
+        "the tenant host `rs256.callback.localhost` or "
+        "`es256.callback.localhost`.",
+        "- Logins: just before each timed run, `bench/mint-callbacks.mjs` "
+        "starts one login per callback with a GET that carries no cookie, "
+        "as from a new browser, over keep-alive HTTPS. It reads the state "
+        "and the nonce from the redirect to the provider and the state "
+        "cookie from the response, and signs an id_token for that login "
+        "with `iss`, `aud`, `sub`, `nonce`, `iat`, `exp` and a `jti` of "
+        "its own. Each line is posted once; no state appears twice.",
+        f"- Load: wrk over HTTPS with {meta['threads']} threads and "
+        f"{meta['connections']} keep-alive connections, as in the rounds "
+        "above, posts each callback once (`bench/post-callbacks.lua`, the "
+        "threads take disjoint lines). A timed run posts "
+        f"{int(meta.get('callbacks', '0')):,} callbacks and ends when the "
+        "last one is answered. Its rate is the successful callbacks "
+        "divided by the time from the first request sent to the last "
+        "response received. p50 and p99 are wrk's latencies, medians of "
+        "the per-round values.",
+        "- Every callback counted signed a user in: wrk saw the success "
+        "status (303 from this module, 302 from mod_auth_openidc) with "
+        "the session cookie in the last Set-Cookie header of each "
+        "response, the instance's access log has one line with that "
+        "status per callback, and for this module the counter "
+        "`mto_callbacks_total{result=\"accepted\"}` of its metrics handler "
+        "rose by the number posted while the rejected one stayed put. "
+        "Otherwise the script stops.",
+        "- mod_auth_openidc signs in with the same implicit flow "
+        "(`OIDCResponseType id_token`, `OIDCResponseMode form_post`), the "
+        "same client id and the same discovery documents, with one virtual "
+        "host per algorithm. 4a keeps its session in client cookies, the "
+        "like of this module's sealed cookie, and 4b in its shm cache.",
+        f"- Warm-up: before the rounds, each configuration and algorithm "
+        f"takes {meta.get('callback_warmup', '?')} untimed callbacks, which "
+        "fetch and cache the tenant information, the discovery document "
+        "and the key set. Fetches from the static provider during the "
+        f"timed runs, read from the bare instance's log: {fetch_note}.",
+        f"- Rounds: {meta['rounds']}, each with every configuration and "
+        "both algorithms, the configurations in reverse order and the "
+        "algorithms swapped on even rounds. Each ratio is the mean of the "
+        "per-round ratios, with their range.",
+        "- Differences that remain: this module records each login in its "
+        "shared cache (a 16 MiB shmcb, which holds every login of a run) "
+        "and the callback takes that entry. mod_auth_openidc keeps its "
+        "shm cache at the default size (500 entries), which a run fills, "
+        "so each of its callbacks also drops an old entry: it stores the "
+        "nonce and the `jti` of each token there, and in 4b the session "
+        "as well. It logs a warning for each entry it drops, so the "
+        "callback hosts log its errors only, and these log writes do not "
+        "count against it. Its state cookies live 300 s, and this "
+        "module's 600 s. A callback whose state had expired before it was "
+        "posted would fail the checks above.",
+        "",
+    ]
+
+
+def callback_section(meta, callback_rows_all, results, speed_text, cores):
+    callbacks = index_callbacks(callback_rows_all)
+    bare_rate = bare_https_rate(results)
+    rates = verify_rates(speed_text)
+    lines = ["## Callbacks per second", ""]
+    lines += callback_method_lines(meta, callback_rows_all)
+    lines += callback_table(callbacks, meta)
+    lines += ["", "Ratios, this module's callback rate to "
+              "mod_auth_openidc's in the same round:", ""]
+    lines += callback_ratio_table(callbacks)
+    lines += [
+        "",
+        "### Ceiling",
         "",
         "Each callback verifies one id_token signature. `openssl speed "
         "-seconds 3 rsa2048 ecdsap256` gives the verify rate on one core. "
-        "Times the cores, it bounds the callbacks per second from signature "
-        "verification alone, before JSON parsing, the cookies and HTTP.",
+        "Times the cores, it bounds the callbacks per second from "
+        "signature verification alone, before JSON parsing, the cookies "
+        "and HTTP.",
         "",
     ]
     lines += speed_lines(speed_text, cores)
+    lines += [
+        "",
+        "A callback also costs at least what a request to bare httpd "
+        "costs, so the ceiling used in target (b) adds the two: "
+        "1 / (1 / bare httpd's requests per second over HTTPS in the "
+        "rounds above + 1 / (cores x verify rate)).",
+        "",
+    ]
+    if bare_rate is not None and len(rates) == len(ALGORITHMS):
+        lines += ceiling_table(callbacks, bare_rate, rates, cores)
+        lines.append("")
+    lines += [
+        "### Targets",
+        "",
+        f"(a) This module completes at least {CALLBACK_RATIO_TARGET:g} "
+        "times the callbacks per second of mod_auth_openidc with "
+        "client-cookie sessions (ratio 2/4a). (b) It reaches at least "
+        f"{CALLBACK_CEILING_TARGET:.0%} of the ceiling above.",
+        "",
+    ]
+    lines += callback_target_lines(callbacks, bare_rate, rates, cores)
     lines.append("")
     return lines
 
@@ -570,7 +846,8 @@ def main(argv):
     page += results_section(meta, results)
     page += memory_section(meta, read_tsv(run / "rss.tsv"))
     page += cold_start_section(read_tsv(run / "cold.tsv"))
-    page += speed_section(speed_text, int(meta["cores"]))
+    page += callback_section(meta, read_tsv(run / "callbacks.tsv"), results,
+                             speed_text, int(meta["cores"]))
     page += instructions_section(run, meta)
     page += reading_section(output)
     output.parent.mkdir(parents=True, exist_ok=True)
