@@ -91,8 +91,9 @@ const char *mto_cookie_aad(apr_pool_t *pool, const char *purpose,
  * host name, the port, the origin, the API base URL and whether a tenant
  * host pattern matches. Later requests on the connection reuse it when
  * they send the same header to the same virtual host over the same scheme.
- * Any other request works it out in its own pool, so the connection's pool
- * does not grow with the number of requests a client sends.
+ * Any other request works it out in its own pool, and the memo is made
+ * only from a valid header, so the connection's pool does not grow with
+ * the number of requests a client sends.
  */
 typedef struct {
     const mto_config_t *conf;
@@ -135,6 +136,7 @@ static const host_memo *host_lookup(request_rec *r, const char *header)
     const mto_config_t *conf = mto_config_get(r->server);
     const char *scheme = ap_http_scheme(r);
     host_memo *memo;
+    host_memo *found;
 
     memo = ap_get_module_config(c->conn_config, &multitenant_oidc_module);
     if (memo != NULL && memo->conf == conf
@@ -142,17 +144,26 @@ static const host_memo *host_lookup(request_rec *r, const char *header)
         && strcmp(memo->scheme, scheme) == 0) {
         return memo;
     }
+    found = apr_palloc(r->pool, sizeof(*found));
+    if (!host_work_out(r->pool, found, conf, scheme, header)) {
+        return NULL;
+    }
+
+    /* Only the first valid header is kept, so the connection's pool takes
+     * one copy whatever its requests send. */
     if (memo == NULL) {
         memo = apr_palloc(c->pool, sizeof(*memo));
-        if (!host_work_out(c->pool, memo, conf, apr_pstrdup(c->pool, scheme),
-                           apr_pstrdup(c->pool, header))) {
-            return NULL;
-        }
+        memo->conf = conf;
+        memo->scheme = apr_pstrdup(c->pool, scheme);
+        memo->header = apr_pstrdup(c->pool, header);
+        memo->host = apr_pstrdup(c->pool, found->host);
+        memo->port = found->port ? apr_pstrdup(c->pool, found->port) : NULL;
+        memo->origin = apr_pstrdup(c->pool, found->origin);
+        memo->api_base = apr_pstrdup(c->pool, found->api_base);
+        memo->host_listed = found->host_listed;
         ap_set_module_config(c->conn_config, &multitenant_oidc_module, memo);
-        return memo;
     }
-    memo = apr_palloc(r->pool, sizeof(*memo));
-    return host_work_out(r->pool, memo, conf, scheme, header) ? memo : NULL;
+    return found;
 }
 
 mto_request_t *mto_request_get(request_rec *r)
