@@ -55,12 +55,11 @@ apr_status_t mto_cache_add(server_rec *s, apr_pool_t *pool, const char *key,
                            apr_time_t expiry);
 
 /*
- * Removes key and returns APR_SUCCESS when a live entry existed, or
- * APR_NOTFOUND when none did. As with mto_cache_add, the check and the
- * removal happen under the cache mutex, so with shmcb only one of two
- * processes taking the same key succeeds. With memcache or redis they are
- * two steps, and two nodes taking the same key at the same moment can
- * both succeed.
+ * Removes key and returns APR_SUCCESS when an entry existed, or
+ * APR_NOTFOUND when none did. The removal is one step in the backend
+ * (under the cache mutex for shmcb, one DELETE or DEL for memcached and
+ * redis), so of several processes or nodes that take the same key at once
+ * only one succeeds.
  */
 apr_status_t mto_cache_take(server_rec *s, apr_pool_t *pool,
                             const char *key);

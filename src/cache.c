@@ -181,9 +181,9 @@ static char spread_byte(const char *key)
  * Maps a module key to the key given to the provider. A key longer than
  * MTO_CACHE_KEY_MAX is replaced by its prefix and SHA-256. shmcb picks
  * the subcache of an entry from the first byte of its key alone, and the
- * module's keys start with one of a few prefix letters, so for shmcb each
- * key starts with a byte hashed from the whole key; otherwise the entries
- * would share a handful of subcaches, a small part of the cache's size.
+ * module's keys start with one of a few prefix letters. For shmcb, each
+ * key therefore starts with a byte hashed from the whole key, because the
+ * entries would otherwise share a handful of subcaches.
  */
 static const char *provider_key(apr_pool_t *pool, const char *key)
 {
@@ -351,12 +351,11 @@ apr_status_t mto_cache_take(server_rec *s, apr_pool_t *pool,
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    rv = entry_exists(s, pool, key);
-    if (rv == APR_SUCCESS) {
-        rv = cache.provider->remove(cache.instance, s,
-                                    (const unsigned char *)key,
-                                    (unsigned int)strlen(key), pool);
-    }
+    /* shmcb, memcache and redis all report a missing key as
+     * APR_NOTFOUND here, and each removes a key in one step. */
+    rv = cache.provider->remove(cache.instance, s,
+                                (const unsigned char *)key,
+                                (unsigned int)strlen(key), pool);
     cache_unlock();
     return rv;
 }
