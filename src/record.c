@@ -19,8 +19,9 @@
  *
  * length is the number of bytes, and seconds a time in whole seconds
  * since the epoch. Both are decimal digits without a sign or leading
- * zeros, so every record has exactly one encoding. The digit in the tag
- * is the format version. A session record reads, for example:
+ * zeros, so each value has one encoding. The one exception: a state
+ * record's next of "/" reads the same written out or absent. The digit in
+ * the tag is the format version. A session record reads, for example:
  *
  *     se1,6:Zk3Qm1,3:bob,4:00u1,25:https://idp.example.com/a,
  *     16:acme.example.com,1700000000,1700028800,
