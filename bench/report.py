@@ -683,11 +683,11 @@ def callback_method_lines(meta, callback_rows_all):
         "A callback is the request that the provider's form_post makes "
         "after a user signed in. For each one the server checks the posted "
         "state against the browser's state cookie, verifies the id_token's "
-        "signature with the provider's key, checks its claims (`iss`, "
-        "`aud`, `exp`, `iat`, `nonce`), marks the login as used in its "
-        "shared-memory cache (this module takes the login's pending entry, "
-        "mod_auth_openidc stores the nonce), creates a session cookie and "
-        "redirects to the page first requested.",
+        "signature with the provider's key and checks its claims (`iss`, "
+        "`aud`, `exp`, `iat`, `nonce`). It then marks the login as used in "
+        "its shared-memory cache (this module takes the login's pending "
+        "entry, mod_auth_openidc stores the nonce), creates a session "
+        "cookie and redirects to the page first requested.",
         "",
         "- Provider: static files, no provider process. The script makes an "
         "RSA-2048 and a P-256 key pair with openssl, and the bare instance "
@@ -773,7 +773,7 @@ def callback_section(meta, callback_rows_all, results, speed_text, cores):
     lines += [
         "",
         "A callback also costs at least what a request to bare httpd "
-        "costs, so the ceiling used in target (b) adds the two: "
+        "costs. The ceiling used in target (b) therefore adds the two: "
         "1 / (1 / bare httpd's requests per second over HTTPS in the "
         "rounds above + 1 / (cores x verify rate)).",
         "",

@@ -117,8 +117,9 @@ apr_status_t mto_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
     }
 
     /* shmcb makes one index slot per (avg_id_len + avg_obj_size) bytes of
-     * its size. The module's keys have 30 to 70 bytes, and its values 1
-     * byte (markers) to about 500 (tenant records, sessions, key sets). */
+     * its size. The hints estimate the module's entries: keys of a few
+     * dozen bytes, values of 1 byte (markers) to about 500 (tenant
+     * records, sessions, key sets). */
     hints.avg_id_len = 48;
     hints.avg_obj_size = 256;
     hints.expiry_interval = 60;
@@ -299,36 +300,23 @@ apr_status_t mto_cache_set(server_rec *s, apr_pool_t *pool, const char *key,
     return rv;
 }
 
-/*
- * Looks key up with the lock held. Returns APR_SUCCESS when a live entry
- * exists, APR_NOTFOUND when none does, or the provider's error.
- */
-static apr_status_t entry_exists(server_rec *s, apr_pool_t *pool,
-                                 const char *key)
-{
-    unsigned char probe[MTO_CACHE_VALUE_GUESS];
-    unsigned int got = sizeof(probe);
-    apr_status_t rv;
-
-    rv = cache.provider->retrieve(cache.instance, s,
-                                  (const unsigned char *)key,
-                                  (unsigned int)strlen(key), probe, &got,
-                                  pool);
-    /* APR_ENOSPC: an entry too large for the probe exists. */
-    return rv == APR_ENOSPC ? APR_SUCCESS : rv;
-}
-
 apr_status_t mto_cache_add(server_rec *s, apr_pool_t *pool, const char *key,
                            const char *value, apr_size_t length,
                            apr_time_t expiry)
 {
+    unsigned char probe[MTO_CACHE_VALUE_GUESS];
+    unsigned int got = sizeof(probe);
     apr_status_t rv = store_begin(pool, &key, length);
 
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    rv = entry_exists(s, pool, key);
-    if (rv == APR_SUCCESS) {
+    rv = cache.provider->retrieve(cache.instance, s,
+                                  (const unsigned char *)key,
+                                  (unsigned int)strlen(key), probe, &got,
+                                  pool);
+    /* APR_ENOSPC: an entry too large for the probe exists. */
+    if (rv == APR_SUCCESS || rv == APR_ENOSPC) {
         rv = APR_EEXIST;
     }
     else if (rv == APR_NOTFOUND) {
@@ -363,19 +351,7 @@ apr_status_t mto_cache_take(server_rec *s, apr_pool_t *pool,
 apr_status_t mto_cache_remove(server_rec *s, apr_pool_t *pool,
                               const char *key)
 {
-    apr_status_t rv;
+    apr_status_t rv = mto_cache_take(s, pool, key);
 
-    if (cache.instance == NULL) {
-        return APR_ENOTIMPL;
-    }
-    key = provider_key(pool, key);
-    rv = cache_lock();
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    rv = cache.provider->remove(cache.instance, s,
-                                (const unsigned char *)key,
-                                (unsigned int)strlen(key), pool);
-    cache_unlock();
     return (rv == APR_NOTFOUND) ? APR_SUCCESS : rv;
 }

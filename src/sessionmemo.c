@@ -109,8 +109,8 @@ static int memo_matches(const memo_entry *entry, apr_uint64_t hash,
            && strcmp(entry->host, host) == 0;
 }
 
-/* Points the strings of copy, a copy of session, into strings, a copy
- * of the block that holds session's strings. */
+/* Sets the string pointers of copy, a struct copy of session, to the same
+ * offsets in strings, a copy of the block of session's strings. */
 static void session_rebase(mto_session_t *copy, const mto_session_t *session,
                            const char *strings)
 {

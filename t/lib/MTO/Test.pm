@@ -90,6 +90,19 @@ sub host_header {
     return $host . ':' . vhost_port($vhost || 'mto_main');
 }
 
+# Opens a binary TCP connection to the port of a virtual host.
+sub connect_vhost {
+    my $vhost = shift;
+    my $port = vhost_port($vhost);
+    my $socket = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                       PeerPort => $port,
+                                       Proto => 'tcp',
+                                       Timeout => 10)
+        or die "cannot connect to 127.0.0.1:$port ($vhost): $!\n";
+    binmode $socket;
+    return $socket;
+}
+
 # Sends one request over a new connection and returns an HTTP::Response.
 #   vhost    Apache::Test virtual host name (default mto_main)
 #   method   default GET
@@ -101,7 +114,6 @@ sub host_header {
 sub request {
     my %args = @_;
     my $vhost = $args{vhost} || 'mto_main';
-    my $port = vhost_port($vhost);
     my $method = $args{method} || 'GET';
     my $path = defined $args{path} ? $args{path} : '/';
     my $host_value = exists $args{host_header}
@@ -119,12 +131,7 @@ sub request {
     $text .= "Connection: close\r\n\r\n";
     $text .= $args{body} if defined $args{body};
 
-    my $socket = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                       PeerPort => $port,
-                                       Proto => 'tcp',
-                                       Timeout => 10)
-        or die "cannot connect to 127.0.0.1:$port ($vhost): $!\n";
-    binmode $socket;
+    my $socket = connect_vhost($vhost);
     print {$socket} $text;
 
     my $raw = '';
@@ -153,13 +160,7 @@ sub request {
 sub requests_on_one_connection {
     my %args = @_;
     my $vhost = $args{vhost} || 'mto_main';
-    my $port = vhost_port($vhost);
-    my $socket = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                       PeerPort => $port,
-                                       Proto => 'tcp',
-                                       Timeout => 10)
-        or die "cannot connect to 127.0.0.1:$port ($vhost): $!\n";
-    binmode $socket;
+    my $socket = connect_vhost($vhost);
 
     my @responses;
     my $pending = '';
